@@ -1,0 +1,111 @@
+"""Giving: transparent grassroots micro-philanthropy. ``create_app`` builds the Flask app."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from giving.config import Settings, load_settings
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: dict[str, Any] | None = None, settings: Settings | None = None) -> Flask:
+    """Build an app; ``config`` overrides Flask config keys (tests), ``settings`` the env."""
+    # Imported here so that importing the package stays cheap and free of side effects.
+    from giving import extensions as ext
+    from giving.db import make_engine, make_session_factory
+    from giving.errorpages import install_error_handlers
+    from giving.i18n import select_locale
+    from giving.security import install_security_headers
+    from giving.templating import install_template_helpers
+    from giving.web import close_db_session
+
+    settings = settings or load_settings()
+    app = Flask(
+        "giving",
+        instance_path=str(settings.instance_path),
+        instance_relative_config=True,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+    )
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        MAX_CONTENT_LENGTH=12 * 1024 * 1024,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.is_production,
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SECURE=settings.is_production,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        WTF_CSRF_TIME_LIMIT=None,
+        BABEL_DEFAULT_LOCALE="en",
+        BABEL_TRANSLATION_DIRECTORIES=str(Path(__file__).parent / "translations"),
+        RATELIMIT_STORAGE_URI=settings.redis_url or "memory://",
+        RATELIMIT_HEADERS_ENABLED=True,
+        RATELIMIT_SWALLOW_ERRORS=True,
+        RATELIMIT_IN_MEMORY_FALLBACK_ENABLED=True,
+        DATABASE_URL=settings.database_url,
+        UPLOAD_MAX_BYTES=5 * 1024 * 1024,
+        CAMPAIGNS_PER_PAGE=12,
+    )
+    if config:
+        app.config.update(config)
+    settings_obj = settings
+    if app.config["DATABASE_URL"] != settings.database_url:
+        from dataclasses import replace
+
+        settings_obj = replace(settings, database_url=app.config["DATABASE_URL"])
+    app.extensions["giving.settings"] = settings_obj
+
+    engine = app.config.get("ENGINE") or make_engine(app.config["DATABASE_URL"])
+    app.extensions["giving.engine"] = engine
+    app.extensions["giving.sessionmaker"] = app.config.get(
+        "SESSION_FACTORY"
+    ) or make_session_factory(engine)
+    app.teardown_appcontext(close_db_session)
+
+    ext.babel.init_app(app, locale_selector=select_locale)
+    ext.csrf.init_app(app)
+    ext.limiter.init_app(app)
+    _init_login(app)
+
+    install_security_headers(app)
+    install_error_handlers(app)
+    install_template_helpers(app)
+    _register_blueprints(app)
+
+    from giving.cli import register_commands
+
+    register_commands(app)
+    return app
+
+
+def _init_login(app: Flask) -> None:
+    from flask_babel import lazy_gettext
+
+    from giving.accounts.services import load_user_for_session
+    from giving.extensions import login_manager
+    from giving.web import db_session
+
+    login_manager.init_app(app)
+    login_manager.login_view = "accounts.login"
+    login_manager.login_message = lazy_gettext("Please log in to continue.")
+    login_manager.session_protection = "strong"
+
+    def _load_user(session_id: str) -> Any:
+        return load_user_for_session(db_session(), session_id)
+
+    login_manager.user_loader(_load_user)
+
+
+def _register_blueprints(app: Flask) -> None:
+    from giving.accounts.views import bp as accounts_bp
+    from giving.admin.views import bp as admin_bp
+    from giving.campaigns.views import bp as campaigns_bp
+    from giving.pages.views import bp as pages_bp
+
+    for blueprint in (pages_bp, accounts_bp, campaigns_bp, admin_bp):
+        app.register_blueprint(blueprint)

@@ -1,0 +1,1 @@
+"""Admin pages: the campaign review queue, freezing, and roles."""

@@ -1,0 +1,1 @@
+"""An append-only record of who did what, for admins, hosts and auditors."""

@@ -1,0 +1,1 @@
+"""Campaigns: what organisers raise money for, their review, updates and public pages."""

@@ -1,0 +1,103 @@
+"""The ``giving`` console script: a Flask CLI group whose commands call services.
+
+Commands are thin: parse arguments, open one transaction, call a service, print the result.
+Bad arguments exit with status 2 and a message that says what was wrong.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, with_appcontext
+from sqlalchemy.orm import Session, sessionmaker
+
+from giving.errors import DomainError
+
+
+def _create_app() -> Flask:
+    from giving import create_app
+
+    return create_app()
+
+
+def cli_session() -> Session:
+    factory: sessionmaker[Session] = current_app.extensions["giving.sessionmaker"]
+    return factory()
+
+
+def fail(message: str, code: int = 2) -> None:
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(code)
+
+
+@click.group("db", help="Database schema commands.")
+def db_group() -> None:
+    pass
+
+
+@db_group.command("upgrade", help="Apply every migration up to the newest (or REVISION).")
+@click.argument("revision", default="head")
+@with_appcontext
+def db_upgrade(revision: str) -> None:
+    from giving.migrate import upgrade
+
+    upgrade(current_app.config["DATABASE_URL"], revision)
+    click.echo(f"Database upgraded to {revision}.")
+
+
+@click.group("admin", help="Administration commands.")
+def admin_group() -> None:
+    pass
+
+
+@admin_group.command("create", help="Create the first admin account (or promote one).")
+@click.option("--email", prompt=True)
+@click.option("--name", "display_name", default="Administrator", show_default=True)
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@with_appcontext
+def admin_create(email: str, display_name: str, password: str) -> None:
+    from giving.accounts.services import create_admin
+    from giving.db import transaction
+
+    session = cli_session()
+    try:
+        with transaction(session):
+            user = create_admin(session, email=email, password=password, display_name=display_name)
+            click.echo(f"Admin ready: {user.email}")
+    except DomainError as exc:
+        fail(exc.message)
+    finally:
+        session.close()
+
+
+@click.command("demo", help="Migrate the database and seed demo data (safe to run again).")
+@with_appcontext
+def demo_command() -> None:
+    from giving.demo import seed_demo
+    from giving.migrate import upgrade
+
+    upgrade(current_app.config["DATABASE_URL"])
+    session = cli_session()
+    try:
+        report = seed_demo(session)
+    finally:
+        session.close()
+    click.echo(report)
+
+
+def register_commands(app: Flask) -> None:
+    for command in (db_group, admin_group, demo_command):
+        app.cli.add_command(command)
+
+
+class GivingGroup(FlaskGroup):
+    """``giving``: Flask's own commands (run, shell, routes) plus Giving's."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(create_app=_create_app, add_version_option=False, **kwargs)
+
+
+main = GivingGroup(name="giving", help="Giving: transparent micro-philanthropy.")

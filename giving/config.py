@@ -1,0 +1,109 @@
+"""Configuration from environment variables, with safe defaults for a local machine.
+
+Production (``GIVING_ENV=production``) refuses to start with a development secret, so a
+forgotten variable fails loudly instead of signing sessions with a key that is in the repo.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+DEV_SECRET_KEY = "dev-only-secret-key-change-me"  # noqa: S105 - refused in production
+DEV_WEBHOOK_SECRET = "whsec_dev_sandbox_secret"  # noqa: S105 - refused in production
+
+
+class ConfigError(RuntimeError):
+    """The environment does not describe a safe configuration."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the app reads from the environment, resolved once at start-up."""
+
+    env: str
+    instance_path: Path
+    database_url: str
+    secret_key: str
+    redis_url: str | None
+    stripe_secret_key: str | None
+    stripe_webhook_secret: str
+    stripe_api_base: str | None
+    signing_key_path: Path
+    storage: str
+    public_base_url: str
+    suppression_threshold: int
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+
+def default_instance_path() -> Path:
+    return Path(os.environ.get("GIVING_INSTANCE", Path.cwd() / "instance")).resolve()
+
+
+def load_settings(environ: dict[str, str] | None = None) -> Settings:
+    """Read settings from ``environ`` (default ``os.environ``) and validate them."""
+    env_vars = dict(os.environ if environ is None else environ)
+    env = env_vars.get("GIVING_ENV", "development")
+    instance_path = Path(env_vars.get("GIVING_INSTANCE", default_instance_path())).resolve()
+    database_url = env_vars.get("DATABASE_URL") or f"sqlite:///{instance_path / 'giving.db'}"
+    settings = Settings(
+        env=env,
+        instance_path=instance_path,
+        database_url=normalise_database_url(database_url),
+        secret_key=env_vars.get("SECRET_KEY", DEV_SECRET_KEY),
+        redis_url=env_vars.get("REDIS_URL") or None,
+        stripe_secret_key=env_vars.get("STRIPE_SECRET_KEY") or None,
+        stripe_webhook_secret=env_vars.get("STRIPE_WEBHOOK_SECRET", DEV_WEBHOOK_SECRET),
+        stripe_api_base=env_vars.get("STRIPE_API_BASE") or None,
+        signing_key_path=Path(
+            env_vars.get("GIVING_SIGNING_KEY", instance_path / "signing-key.pem")
+        ),
+        storage=env_vars.get("GIVING_STORAGE", str(instance_path / "files")),
+        public_base_url=env_vars.get("GIVING_PUBLIC_URL", "http://127.0.0.1:5000").rstrip("/"),
+        suppression_threshold=_parse_threshold(env_vars.get("GIVING_SUPPRESSION_THRESHOLD")),
+    )
+    if settings.is_production:
+        _refuse_development_secrets(settings)
+    return settings
+
+
+def normalise_database_url(url: str) -> str:
+    """Use psycopg 3 for plain ``postgres://`` URLs, as hosting platforms hand them out."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def _parse_threshold(raw: str | None) -> int:
+    if raw is None or raw == "":
+        return 10
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise ConfigError(
+            f"GIVING_SUPPRESSION_THRESHOLD must be a whole number, not {raw!r}"
+        ) from exc
+    if value < 5:
+        raise ConfigError("GIVING_SUPPRESSION_THRESHOLD may not be below 5 (children's privacy)")
+    return value
+
+
+def _refuse_development_secrets(settings: Settings) -> None:
+    if settings.secret_key == DEV_SECRET_KEY or len(settings.secret_key) < 32:
+        raise ConfigError("Production needs SECRET_KEY set to a random value of 32+ characters")
+    if settings.stripe_webhook_secret == DEV_WEBHOOK_SECRET and settings.stripe_secret_key:
+        raise ConfigError("Production with Stripe needs STRIPE_WEBHOOK_SECRET from the dashboard")
+    if settings.database_url.startswith("sqlite"):
+        raise ConfigError("Production needs DATABASE_URL pointing at PostgreSQL")
+
+
+def random_secret() -> str:
+    return secrets.token_urlsafe(48)

@@ -1,0 +1,52 @@
+"""Language choice and locale-aware formatting of money and dates.
+
+The visitor's explicit choice (a cookie set by the language switch) wins; otherwise the
+browser's Accept-Language decides; otherwise English.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from babel.numbers import format_currency
+from flask import request
+from flask_babel import format_date, get_locale
+
+from giving.money import CURRENCY_EXPONENTS
+
+LANGUAGES: dict[str, str] = {"en": "English", "zh_Hans_CN": "简体中文"}
+LANGUAGE_COOKIE = "giving_lang"
+
+
+def select_locale() -> str:
+    chosen = request.cookies.get(LANGUAGE_COOKIE)
+    if chosen in LANGUAGES:
+        return chosen
+    best = request.accept_languages.best_match(
+        ["en", "zh-Hans-CN", "zh-CN", "zh-Hans", "zh-SG", "zh"], default="en"
+    )
+    return "en" if best == "en" else "zh_Hans_CN"
+
+
+def current_language() -> str:
+    """The short code for HTML's lang attribute: ``en`` or ``zh-Hans``."""
+    locale = get_locale()
+    return "zh-Hans" if locale is not None and locale.language == "zh" else "en"
+
+
+def is_chinese() -> bool:
+    return current_language() == "zh-Hans"
+
+
+def format_money(amount_minor: int, currency: str) -> str:
+    """Format minor units in the visitor's locale, e.g. ¥1,250.00 or US$12.50 in Chinese."""
+    major = Decimal(amount_minor).scaleb(-CURRENCY_EXPONENTS[currency])
+    locale = get_locale()
+    return format_currency(major, currency, locale=str(locale) if locale else "en")
+
+
+def format_day(value: dt.date | dt.datetime | None) -> str:
+    if value is None:
+        return ""
+    return str(format_date(value, format="medium"))

@@ -1,0 +1,91 @@
+"""Money as integer minor units with a currency; never a float."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+from giving.errors import ValidationError
+
+# Minor units per currency (ISO 4217 exponents) for the currencies campaigns may use.
+CURRENCY_EXPONENTS: dict[str, int] = {"CNY": 2, "USD": 2, "HKD": 2, "EUR": 2}
+SUPPORTED_CURRENCIES: tuple[str, ...] = tuple(CURRENCY_EXPONENTS)
+# A ceiling well above any grassroots campaign keeps typos like 10000000 from going live.
+MAX_AMOUNT_MINOR = 100_000_000_00
+
+
+@dataclass(frozen=True, slots=True)
+class Money:
+    """An amount in minor units (fen, cents) of one currency."""
+
+    amount_minor: int
+    currency: str
+
+    def __post_init__(self) -> None:
+        if type(self.amount_minor) is not int:
+            raise TypeError("Money amounts are integers in minor units")
+        if self.currency not in CURRENCY_EXPONENTS:
+            raise ValidationError(f"Unsupported currency {self.currency!r}")
+
+    def _same_currency(self, other: object) -> Money:
+        if not isinstance(other, Money):
+            raise TypeError("Money only combines with Money")
+        if other.currency != self.currency:
+            raise ValueError(f"Cannot mix {self.currency} and {other.currency}")
+        return other
+
+    def __add__(self, other: object) -> Money:
+        return Money(self.amount_minor + self._same_currency(other).amount_minor, self.currency)
+
+    def __sub__(self, other: object) -> Money:
+        return Money(self.amount_minor - self._same_currency(other).amount_minor, self.currency)
+
+    def __neg__(self) -> Money:
+        return Money(-self.amount_minor, self.currency)
+
+    def __lt__(self, other: object) -> bool:
+        return self.amount_minor < self._same_currency(other).amount_minor
+
+    def __le__(self, other: object) -> bool:
+        return self.amount_minor <= self._same_currency(other).amount_minor
+
+    def __gt__(self, other: object) -> bool:
+        return self.amount_minor > self._same_currency(other).amount_minor
+
+    def __ge__(self, other: object) -> bool:
+        return self.amount_minor >= self._same_currency(other).amount_minor
+
+    @property
+    def major(self) -> Decimal:
+        """The amount in major units, exactly, for display only."""
+        return Decimal(self.amount_minor).scaleb(-CURRENCY_EXPONENTS[self.currency])
+
+    def __str__(self) -> str:
+        return f"{self.major:.{CURRENCY_EXPONENTS[self.currency]}f} {self.currency}"
+
+
+def parse_major_amount(text: str, currency: str) -> Money:
+    """Turn what a person typed ("1,250.50") into Money, refusing anything inexact."""
+    if currency not in CURRENCY_EXPONENTS:
+        raise ValidationError(f"Unsupported currency {currency!r}", field="currency")
+    cleaned = text.strip().replace(",", "").replace("，", "")
+    for symbol in ("¥", "￥", "$", "€", "HK$"):
+        cleaned = cleaned.replace(symbol, "")
+    try:
+        value = Decimal(cleaned)
+    except InvalidOperation:
+        raise ValidationError("Enter an amount such as 100 or 99.50", field="amount") from None
+    if not value.is_finite():
+        raise ValidationError("Enter an amount such as 100 or 99.50", field="amount")
+    exponent = CURRENCY_EXPONENTS[currency]
+    minor = value.scaleb(exponent)
+    if minor != minor.to_integral_value():
+        raise ValidationError(
+            f"Use at most {exponent} decimal places for {currency}", field="amount"
+        )
+    amount = int(minor)
+    if amount <= 0:
+        raise ValidationError("The amount must be more than zero", field="amount")
+    if amount > MAX_AMOUNT_MINOR:
+        raise ValidationError("That amount is larger than Giving accepts", field="amount")
+    return Money(amount, currency)
