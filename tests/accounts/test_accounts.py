@@ -1,0 +1,165 @@
+"""Registering, logging in and out, and changing a password, as a person would."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+from flask.testing import FlaskClient
+from sqlalchemy.orm import Session
+
+from giving.accounts import services
+from giving.accounts.models import Role, User
+from giving.audit.models import AuditEvent
+from giving.errors import Conflict, ValidationError
+
+PASSWORD = "correct horse battery"
+
+
+def register(client: FlaskClient, **overrides: str) -> object:
+    data = {
+        "display_name": "Li Wei",
+        "email": "li.wei@example.org",
+        "password": PASSWORD,
+        "confirm": PASSWORD,
+    }
+    data.update(overrides)
+    return client.post("/account/register", data=data)
+
+
+def test_registering_logs_the_donor_in_with_a_hashed_password(
+    client: FlaskClient, session: Session
+) -> None:
+    response = register(client)
+    assert response.status_code == 302
+    user = session.scalar(sa.select(User).where(User.email == "li.wei@example.org"))
+    assert user is not None
+    assert user.roles == {Role.DONOR}
+    assert user.password_hash.startswith("$argon2id$")
+    assert PASSWORD not in user.password_hash
+    page = client.get("/")
+    assert b"Log out" in page.data
+
+
+def test_registering_as_organiser_grants_the_organiser_role(
+    client: FlaskClient, session: Session
+) -> None:
+    register(client, organiser="y")
+    user = session.scalar(sa.select(User).where(User.email == "li.wei@example.org"))
+    assert user is not None
+    assert user.roles == {Role.DONOR, Role.ORGANISER}
+
+
+def test_registration_errors_are_shown_and_typed_values_kept(client: FlaskClient) -> None:
+    response = register(client, email="not-an-email", password="short", confirm="short")
+    assert response.status_code == 400
+    body = response.get_data(as_text=True)
+    assert "not-an-email" in body
+    assert 'value="Li Wei"' in body
+    assert "aria-invalid" in body
+
+
+def test_registering_twice_with_one_email_is_refused(client: FlaskClient) -> None:
+    register(client)
+    client.post("/account/logout")
+    response = register(client, email="LI.WEI@example.org")
+    assert response.status_code == 400
+    assert "already exists" in response.get_data(as_text=True)
+
+
+def test_log_in_and_log_out(client: FlaskClient, session: Session) -> None:
+    services.register_user(session, email="a@example.org", password=PASSWORD, display_name="A")
+    session.commit()
+    bad = client.post("/account/login", data={"email": "a@example.org", "password": "wrong-one"})
+    assert bad.status_code == 400
+    assert "do not match" in bad.get_data(as_text=True)
+    good = client.post("/account/login", data={"email": "a@example.org", "password": PASSWORD})
+    assert good.status_code == 302
+    assert b"Log out" in client.get("/").data
+    client.post("/account/logout")
+    assert b"Log out" not in client.get("/").data
+
+
+def test_login_only_follows_next_to_this_site(client: FlaskClient, session: Session) -> None:
+    services.register_user(session, email="a@example.org", password=PASSWORD, display_name="A")
+    session.commit()
+    response = client.post(
+        "/account/login?next=//evil.example/steal",
+        data={"email": "a@example.org", "password": PASSWORD},
+    )
+    assert response.headers["Location"] == "/"
+
+
+def test_changing_the_password_logs_out_other_sessions(
+    client: FlaskClient, app: object, session: Session
+) -> None:
+    services.register_user(session, email="a@example.org", password=PASSWORD, display_name="A")
+    session.commit()
+    other = app.test_client()  # type: ignore[attr-defined]
+    for c in (client, other):
+        c.post("/account/login", data={"email": "a@example.org", "password": PASSWORD})
+    assert other.get("/account/password").status_code == 200
+
+    wrong = client.post(
+        "/account/password",
+        data={"current": "nope-nope-nope", "new": "a new passphrase", "confirm": "a new passphrase"},
+    )
+    assert wrong.status_code == 400
+    assert "current password is not right" in wrong.get_data(as_text=True)
+
+    ok = client.post(
+        "/account/password",
+        data={"current": PASSWORD, "new": "a new passphrase", "confirm": "a new passphrase"},
+    )
+    assert ok.status_code == 302
+    assert client.get("/account/password").status_code == 200
+    assert other.get("/account/password").status_code == 302  # old cookie no longer valid
+    user = services.authenticate(session, email="a@example.org", password="a new passphrase")
+    assert user is not None
+
+
+def test_account_page_needs_a_login(client: FlaskClient) -> None:
+    response = client.get("/account/password")
+    assert response.status_code == 302
+    assert "/account/login" in response.headers["Location"]
+
+
+def test_service_refuses_weak_passwords_and_duplicate_emails(session: Session) -> None:
+    with pytest.raises(ValidationError, match="at least 10"):
+        services.register_user(session, email="b@example.org", password="short", display_name="B")
+    services.register_user(session, email="b@example.org", password=PASSWORD, display_name="B")
+    with pytest.raises(Conflict):
+        services.register_user(session, email="B@Example.org", password=PASSWORD, display_name="B")
+
+
+def test_admin_grants_and_revokes_roles_with_an_audit_trail(session: Session) -> None:
+    admin = services.create_admin(session, email="root@example.org", password=PASSWORD,
+                                  display_name="Root")
+    user = services.register_user(session, email="c@example.org", password=PASSWORD,
+                                  display_name="C")
+    services.grant_role(session, actor=admin, user_id=user.id, role=Role.AUDITOR)
+    assert Role.AUDITOR in user.roles
+    services.revoke_role(session, actor=admin, user_id=user.id, role=Role.AUDITOR)
+    assert Role.AUDITOR not in user.roles
+    actions = session.scalars(
+        sa.select(AuditEvent.action).where(AuditEvent.subject_id == str(user.id))
+    ).all()
+    assert "user.role_granted" in actions
+    assert "user.role_revoked" in actions
+
+
+def test_admin_create_command_makes_the_first_admin(runner: object, session: Session) -> None:
+    result = runner.invoke(  # type: ignore[attr-defined]
+        args=["admin", "create", "--email", "boss@example.org", "--password", PASSWORD]
+    )
+    assert result.exit_code == 0, result.output
+    user = services.find_user_by_email(session, "boss@example.org")
+    assert user is not None
+    assert user.is_admin
+
+
+def test_admin_create_command_rejects_a_weak_password(runner: object) -> None:
+    result = runner.invoke(  # type: ignore[attr-defined]
+        args=["admin", "create", "--email", "boss@example.org", "--password", "weak"]
+    )
+    assert result.exit_code == 2
+    assert "at least 10" in result.output

@@ -1,0 +1,109 @@
+"""Security basics: CSRF, rate limits (memory and Redis), headers and production settings."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable
+
+import pytest
+from flask import Flask
+
+from giving.config import ConfigError, load_settings
+from giving.security import CONTENT_SECURITY_POLICY
+
+PASSWORD = "correct horse battery"
+
+
+def test_forms_refuse_a_post_without_the_csrf_token(make_app: Callable[..., Flask]) -> None:
+    client = make_app(WTF_CSRF_ENABLED=True).test_client()
+    response = client.post(
+        "/account/register",
+        data={"display_name": "X", "email": "x@example.org", "password": PASSWORD,
+              "confirm": PASSWORD},
+    )
+    assert response.status_code == 400
+    assert "CSRF" in response.get_data(as_text=True)
+
+
+def test_pages_carry_security_headers_and_a_strict_csp(client: object) -> None:
+    response = client.get("/account/login")  # type: ignore[attr-defined]
+    headers = response.headers
+    assert headers["Content-Security-Policy"] == CONTENT_SECURITY_POLICY
+    assert "'unsafe-inline'" not in CONTENT_SECURITY_POLICY
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["X-Frame-Options"] == "DENY"
+    assert headers["Referrer-Policy"] == "strict-origin-when-cross-origin"
+
+
+def test_pages_use_no_inline_script_or_style(client: object) -> None:
+    """The CSP forbids inline code, so a page that used it would break in browsers."""
+    for path in ("/", "/account/login", "/account/register", "/does-not-exist"):
+        body = client.get(path).get_data(as_text=True)  # type: ignore[attr-defined]
+        assert "<script>" not in body.replace(" ", "")
+        assert "style=" not in body
+        assert "<style" not in body
+
+
+def _hammer_login(app: Flask, attempts: int) -> list[int]:
+    client = app.test_client()
+    return [
+        client.post(
+            "/account/login", data={"email": "nobody@example.org", "password": "wrong password"}
+        ).status_code
+        for _ in range(attempts)
+    ]
+
+
+def test_log_in_is_rate_limited_in_memory(make_app: Callable[..., Flask]) -> None:
+    app = make_app(RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI="memory://",
+                   RATELIMIT_KEY_PREFIX=uuid.uuid4().hex)
+    codes = _hammer_login(app, 11)
+    assert codes[:10] == [400] * 10
+    assert codes[10] == 429
+
+
+@pytest.mark.skipif(not os.environ.get("TEST_REDIS_URL"), reason="TEST_REDIS_URL not set")
+def test_log_in_is_rate_limited_through_redis(make_app: Callable[..., Flask]) -> None:
+    app = make_app(RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI=os.environ["TEST_REDIS_URL"],
+                   RATELIMIT_KEY_PREFIX=uuid.uuid4().hex)
+    codes = _hammer_login(app, 11)
+    assert codes[10] == 429
+    # A second app instance (another gunicorn worker) shares the count through Redis.
+    other = make_app(RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI=os.environ["TEST_REDIS_URL"],
+                     RATELIMIT_KEY_PREFIX=app.config["RATELIMIT_KEY_PREFIX"])
+    assert _hammer_login(other, 1) == [429]
+
+
+def test_production_refuses_development_secrets() -> None:
+    with pytest.raises(ConfigError, match="SECRET_KEY"):
+        load_settings({"GIVING_ENV": "production",
+                       "DATABASE_URL": "postgresql://db/giving"})
+    with pytest.raises(ConfigError, match="PostgreSQL"):
+        load_settings({"GIVING_ENV": "production", "SECRET_KEY": "x" * 40})
+    settings = load_settings({"GIVING_ENV": "production", "SECRET_KEY": "x" * 40,
+                              "DATABASE_URL": "postgres://db/giving"})
+    assert settings.database_url == "postgresql+psycopg://db/giving"
+
+
+def test_suppression_threshold_never_goes_below_five() -> None:
+    with pytest.raises(ConfigError, match="below 5"):
+        load_settings({"GIVING_SUPPRESSION_THRESHOLD": "3"})
+    with pytest.raises(ConfigError, match="whole number"):
+        load_settings({"GIVING_SUPPRESSION_THRESHOLD": "ten"})
+    assert load_settings({}).suppression_threshold == 10
+
+
+def test_production_cookies_are_secure(
+    make_app: Callable[..., Flask], database_url: str, tmp_path: object
+) -> None:
+    from giving import create_app
+
+    settings = load_settings({"GIVING_ENV": "production", "SECRET_KEY": "s" * 48,
+                              "DATABASE_URL": "postgresql://127.0.0.1/unused",
+                              "GIVING_INSTANCE": str(tmp_path)})
+    app = create_app(settings=settings)
+    assert app.config["SESSION_COOKIE_SECURE"] is True
+    assert app.config["REMEMBER_COOKIE_SECURE"] is True
+    assert app.config["SESSION_COOKIE_HTTPONLY"] is True
+    assert app.config["SESSION_COOKIE_SAMESITE"] == "Lax"
