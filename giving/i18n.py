@@ -10,7 +10,7 @@ import datetime as dt
 from decimal import Decimal
 
 from babel.numbers import format_currency
-from flask import request
+from flask import has_request_context, request
 from flask_babel import format_date, get_locale
 
 from giving.money import CURRENCY_EXPONENTS
@@ -20,6 +20,9 @@ LANGUAGE_COOKIE = "giving_lang"
 
 
 def select_locale() -> str:
+    if not has_request_context():
+        # CLI commands and jobs have no visitor; their messages go to logs and terminals.
+        return "en"
     chosen = request.cookies.get(LANGUAGE_COOKIE)
     if chosen in LANGUAGES:
         return chosen

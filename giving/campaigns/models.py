@@ -11,10 +11,12 @@ import datetime as dt
 import enum
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from giving.accounts.models import User
 from giving.db import Base, utcnow
+from giving.money import Money
 
 
 class CampaignState(enum.StrEnum):
@@ -24,6 +26,11 @@ class CampaignState(enum.StrEnum):
     CLOSED = "closed"
     FROZEN = "frozen"
 
+    @property
+    def label(self) -> str:
+        """The state's name in the visitor's language."""
+        return str(_STATE_LABELS[self])
+
 
 class CampaignCategory(enum.StrEnum):
     EDUCATION = "education"
@@ -32,6 +39,32 @@ class CampaignCategory(enum.StrEnum):
     SHELTER = "shelter"
     TRANSPORT = "transport"
     OTHER = "other"
+
+    @property
+    def label(self) -> str:
+        """The category's name in the visitor's language."""
+        return str(_CATEGORY_LABELS[self])
+
+
+_STATE_LABELS = {
+    CampaignState.DRAFT: _l("Draft"),
+    CampaignState.IN_REVIEW: _l("In review"),
+    CampaignState.LIVE: _l("Live"),
+    CampaignState.CLOSED: _l("Closed"),
+    CampaignState.FROZEN: _l("Frozen"),
+}
+_CATEGORY_LABELS = {
+    CampaignCategory.EDUCATION: _l("Education"),
+    CampaignCategory.FOOD: _l("Food"),
+    CampaignCategory.HEALTH: _l("Health"),
+    CampaignCategory.SHELTER: _l("Shelter"),
+    CampaignCategory.TRANSPORT: _l("Transport"),
+    CampaignCategory.OTHER: _l("Other"),
+}
+# Anyone may read a campaign in these states; drafts and reviews are for organisers and admins.
+PUBLIC_STATES = frozenset({CampaignState.LIVE, CampaignState.CLOSED, CampaignState.FROZEN})
+# States a visitor can filter the campaign list by; frozen ones are reachable by link only.
+LISTED_STATES = (CampaignState.LIVE, CampaignState.CLOSED)
 
 
 class OrganiserRole(enum.StrEnum):
@@ -97,12 +130,35 @@ class Campaign(Base):
         sa.Index("ix_campaigns_state_published", "state", "published_at"),
     )
 
+    @validates("public_id")
+    def _keep_public_id(self, _key: str, value: str) -> str:
+        # The ledger, exports and reports name the campaign by this id: it is never reissued.
+        current = self.__dict__.get("public_id")
+        if current is not None and value != current:
+            raise ValueError("a campaign's public id never changes")
+        return value
+
     @property
     def is_public(self) -> bool:
-        return self.state in (CampaignState.LIVE, CampaignState.CLOSED, CampaignState.FROZEN)
+        return self.state in PUBLIC_STATES
+
+    @property
+    def state_enum(self) -> CampaignState:
+        return CampaignState(self.state)
+
+    @property
+    def category_enum(self) -> CampaignCategory:
+        return CampaignCategory(self.category)
+
+    @property
+    def goal(self) -> Money:
+        return Money(self.goal_minor, self.currency)
 
     def organiser_ids(self) -> set[int]:
         return {row.user_id for row in self.organisers}
+
+    def is_organiser(self, user: User | None) -> bool:
+        return user is not None and user.id in self.organiser_ids()
 
 
 class CampaignOrganiser(Base):

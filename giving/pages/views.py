@@ -6,6 +6,7 @@ from flask import Blueprint, jsonify, redirect, render_template, request, url_fo
 from flask.typing import ResponseReturnValue
 from sqlalchemy import text
 
+from giving.campaigns import queries
 from giving.i18n import LANGUAGE_COOKIE, LANGUAGES
 from giving.web import db_session
 
@@ -14,7 +15,20 @@ bp = Blueprint("pages", __name__)
 
 @bp.route("/")
 def home() -> ResponseReturnValue:
-    return render_template("pages/home.html")
+    session = db_session()
+    featured = queries.featured_campaigns(session, limit=3)
+    # The newest list leaves out what is already featured above it.
+    shown = {campaign.id for campaign in featured}
+    newest = [
+        c for c in queries.newest_campaigns(session, limit=6 + len(shown)) if c.id not in shown
+    ]
+    newest = newest[:6]
+    return render_template(
+        "pages/home.html",
+        featured=featured,
+        newest=newest,
+        progress=queries.progress_by_campaign(session, [*featured, *newest]),
+    )
 
 
 @bp.route("/language/<lang>")

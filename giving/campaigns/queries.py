@@ -1,0 +1,212 @@
+"""The read side of campaigns: lookups with visibility rules, lists, search and progress."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+from sqlalchemy.orm import Session
+
+from giving.accounts.models import User
+from giving.campaigns.models import (
+    LISTED_STATES,
+    Campaign,
+    CampaignOrganiser,
+    CampaignState,
+)
+from giving.errors import NotFound
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignProgress:
+    """How far a campaign is towards its goal, in the campaign's currency."""
+
+    raised_minor: int
+    donors: int
+    percent: int
+    currency: str
+    goal_minor: int
+
+
+def campaign_progress(session: Session, campaign: Campaign) -> CampaignProgress:
+    """Money raised so far, derived from the ledger (DESIGN §3); pending gifts never count.
+
+    Raised is what donors gave less refunds and disputes (fees are costs of money raised, so
+    they are not subtracted here); donors are distinct donor commitments; the percentage is
+    clamped to 0..100 for the progress bar.
+    """
+    # --- payments (issue 4): figures from the ledger ---
+    from giving.ledger.balances import campaign_summary
+    from giving.payments.queries import donor_count
+
+    summary = campaign_summary(session, campaign.public_id).in_currency(campaign.currency)
+    raised = max(0, summary.gross_raised - summary.refunds - summary.disputes)
+    percent = min(100, raised * 100 // campaign.goal_minor) if campaign.goal_minor > 0 else 0
+    return CampaignProgress(
+        raised_minor=raised,
+        donors=donor_count(session, campaign.public_id),
+        percent=percent,
+        currency=campaign.currency,
+        goal_minor=campaign.goal_minor,
+    )
+    # --- end payments (issue 4) ---
+
+
+def progress_by_campaign(
+    session: Session, campaigns: Sequence[Campaign]
+) -> dict[int, CampaignProgress]:
+    """Progress for each card on a page, keyed by campaign id."""
+    return {campaign.id: campaign_progress(session, campaign) for campaign in campaigns}
+
+
+# --- single campaigns, with who may see them ---------------------------------------------
+
+
+def can_view(campaign: Campaign, actor: User | None) -> bool:
+    """Everyone sees public campaigns; drafts and reviews only their organisers and admins."""
+    if campaign.is_public:
+        return True
+    return actor is not None and (actor.is_admin or campaign.is_organiser(actor))
+
+
+def _visible(campaign: Campaign | None, actor: User | None) -> Campaign:
+    # A hidden campaign is reported as missing, so its existence does not leak either.
+    if campaign is None or not can_view(campaign, actor):
+        raise NotFound(_("We could not find that campaign."))
+    return campaign
+
+
+def campaign_by_slug(session: Session, slug: str, *, actor: User | None) -> Campaign:
+    return _visible(session.scalar(sa.select(Campaign).where(Campaign.slug == slug)), actor)
+
+
+def campaign_by_public_id(session: Session, public_id: str, *, actor: User | None) -> Campaign:
+    campaign = session.scalar(sa.select(Campaign).where(Campaign.public_id == public_id))
+    return _visible(campaign, actor)
+
+
+def campaign_by_cover_key(session: Session, key: str, *, actor: User | None) -> Campaign:
+    """The campaign whose cover has this storage key; other stored files are never served."""
+    campaign = session.scalar(sa.select(Campaign).where(Campaign.cover_image_key == key))
+    return _visible(campaign, actor)
+
+
+# --- lists -------------------------------------------------------------------------------
+
+
+def featured_campaigns(session: Session, *, limit: int = 6) -> list[Campaign]:
+    stmt = (
+        sa.select(Campaign)
+        .where(Campaign.state == CampaignState.LIVE.value, Campaign.featured.is_(True))
+        .order_by(Campaign.published_at.desc(), Campaign.id.desc())
+        .limit(limit)
+    )
+    return list(session.scalars(stmt))
+
+
+def newest_campaigns(session: Session, *, limit: int = 6) -> list[Campaign]:
+    stmt = (
+        sa.select(Campaign)
+        .where(Campaign.state == CampaignState.LIVE.value)
+        .order_by(Campaign.published_at.desc(), Campaign.id.desc())
+        .limit(limit)
+    )
+    return list(session.scalars(stmt))
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignFilters:
+    """What a visitor searched for; empty strings mean "any"."""
+
+    q: str = ""
+    region: str = ""
+    category: str = ""
+    state: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    items: list[Campaign]
+    number: int
+    per_page: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(self.total / self.per_page))
+
+    @property
+    def has_prev(self) -> bool:
+        return 1 < self.number <= self.pages
+
+    @property
+    def has_next(self) -> bool:
+        return self.number < self.pages
+
+    @property
+    def out_of_range(self) -> bool:
+        return self.number > self.pages
+
+
+def search_campaigns(
+    session: Session, filters: CampaignFilters, *, page: int, per_page: int
+) -> Page:
+    """Public campaigns matching ``filters``, newest first, one page of them.
+
+    The text search is a case-insensitive substring match over title and summary, which
+    also works for Chinese (no word boundaries needed); LIKE wildcards typed by the visitor
+    are matched literally.
+    """
+    states = [filters.state] if filters.state else [state.value for state in LISTED_STATES]
+    conditions: list[sa.ColumnElement[bool]] = [Campaign.state.in_(states)]
+    query = filters.q.strip()
+    if query:
+        conditions.append(
+            sa.or_(
+                Campaign.title.icontains(query, autoescape=True),
+                Campaign.summary.icontains(query, autoescape=True),
+            )
+        )
+    if filters.region:
+        conditions.append(Campaign.region == filters.region)
+    if filters.category:
+        conditions.append(Campaign.category == filters.category)
+    total = session.scalar(sa.select(sa.func.count(Campaign.id)).where(*conditions)) or 0
+    stmt = (
+        sa.select(Campaign)
+        .where(*conditions)
+        .order_by(Campaign.published_at.desc(), Campaign.id.desc())
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    )
+    return Page(items=list(session.scalars(stmt)), number=page, per_page=per_page, total=total)
+
+
+def campaigns_organised_by(session: Session, user: User) -> list[Campaign]:
+    stmt = (
+        sa.select(Campaign)
+        .join(CampaignOrganiser, CampaignOrganiser.campaign_id == Campaign.id)
+        .where(CampaignOrganiser.user_id == user.id)
+        .order_by(Campaign.created_at.desc(), Campaign.id.desc())
+    )
+    return list(session.scalars(stmt))
+
+
+def review_queue(session: Session) -> list[Campaign]:
+    """Campaigns waiting for an admin, the longest-waiting first."""
+    stmt = (
+        sa.select(Campaign)
+        .where(Campaign.state == CampaignState.IN_REVIEW.value)
+        .order_by(Campaign.submitted_at.asc(), Campaign.id.asc())
+    )
+    return list(session.scalars(stmt))
+
+
+def campaigns_for_admin(session: Session, *, state: str = "", limit: int = 200) -> list[Campaign]:
+    stmt = sa.select(Campaign).order_by(Campaign.created_at.desc(), Campaign.id.desc()).limit(limit)
+    if state:
+        stmt = stmt.where(Campaign.state == state)
+    return list(session.scalars(stmt))

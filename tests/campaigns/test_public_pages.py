@@ -1,0 +1,288 @@
+"""What visitors see: the home page, the campaign list and a campaign's own page."""
+
+from __future__ import annotations
+
+import html
+import re
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy.orm import Session
+
+from giving.campaigns import services
+from giving.campaigns.models import Campaign, CampaignState
+from giving.storage import app_storage
+from tests.campaigns.factories import (
+    image_bytes,
+    log_in,
+    make_admin,
+    make_campaign,
+    make_organiser,
+)
+
+BASE = "http://127.0.0.1:5000"  # the default GIVING_PUBLIC_URL
+
+
+@pytest.fixture
+def app_config() -> dict[str, Any]:
+    return {"CAMPAIGNS_PER_PAGE": 2}
+
+
+def text(response: Any) -> str:
+    return str(response.get_data(as_text=True))
+
+
+def meta(body: str, prop: str) -> str | None:
+    found = re.search(rf'<meta property="{re.escape(prop)}" content="([^"]*)"', body)
+    return html.unescape(found.group(1)) if found else None
+
+
+def live(session: Session, **overrides: Any) -> Campaign:
+    return make_campaign(session, state=CampaignState.LIVE, **overrides)
+
+
+# --- home --------------------------------------------------------------------------------
+
+
+def test_home_shows_featured_and_newest_live_campaigns_only(
+    client: FlaskClient, session: Session
+) -> None:
+    admin = make_admin(session)
+    featured = live(session, admin=admin, title="Featured winter coats")
+    services.set_featured(session, actor=admin, campaign=featured, featured=True)
+    live(session, title="Newest school lunches")
+    make_campaign(session, title="A private draft")
+    make_campaign(session, state=CampaignState.IN_REVIEW, title="Waiting in review")
+    body = text(client.get("/"))
+    assert "Featured campaigns" in body
+    assert body.index("Featured winter coats") < body.index("Newest campaigns")
+    assert "Newest school lunches" in body
+    assert body.count("Featured winter coats") == 1
+    assert "A private draft" not in body
+    assert "Waiting in review" not in body
+    assert "Sichuan" in body  # region name on the card
+    assert "CN¥0.00 raised of CN¥5,000.00" in body
+
+
+def test_home_without_campaigns_says_so(client: FlaskClient) -> None:
+    assert "There are no live campaigns yet." in text(client.get("/"))
+
+
+# --- the campaign list -------------------------------------------------------------------
+
+
+def test_search_matches_title_or_summary_in_any_case_and_in_chinese(
+    client: FlaskClient, session: Session
+) -> None:
+    live(session, title="Winter Coats for Gansu")
+    live(session, title="Lunches", summary="Hot LUNCHES for a village school.")
+    live(session, title="山区孩子的冬衣", summary="为甘肃山区的孩子买冬衣。", language="zh")
+    assert "Winter Coats for Gansu" in text(client.get("/campaigns?q=winter+coats"))
+    found = text(client.get("/campaigns?q=hot+lunches"))
+    assert "Lunches" in found
+    assert "Winter Coats" not in found
+    chinese = text(client.get("/campaigns", query_string={"q": "冬衣"}))
+    assert "山区孩子的冬衣" in chinese
+    assert "Winter Coats" not in chinese
+
+
+def test_search_wildcards_are_matched_literally(client: FlaskClient, session: Session) -> None:
+    live(session, title="Books for everyone")
+    assert "No campaigns match" in text(client.get("/campaigns?q=%25"))
+    assert "No campaigns match" in text(client.get("/campaigns?q=_ooks"))
+
+
+def test_filters_by_region_category_and_state(client: FlaskClient, session: Session) -> None:
+    live(session, title="Coats in Gansu", region="CN-GS", category="shelter")
+    live(session, title="Books in Yunnan", region="CN-YN", category="education")
+    make_campaign(session, state=CampaignState.CLOSED, title="Finished meals", category="food")
+    make_campaign(session, state=CampaignState.FROZEN, title="Frozen one")
+    by_region = text(client.get("/campaigns?region=CN-GS"))
+    assert "Coats in Gansu" in by_region
+    assert "Books in Yunnan" not in by_region
+    assert "Books in Yunnan" in text(client.get("/campaigns?category=education"))
+    closed = text(client.get("/campaigns?state=closed"))
+    assert "Finished meals" in closed
+    assert "Coats in Gansu" not in closed
+    everything = text(client.get("/campaigns"))
+    assert "Frozen one" not in everything
+    assert "Finished meals" in everything
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["region=CN-XX", "category=weapons", "state=draft", "state=frozen", "q=" + "x" * 101],
+)
+def test_bad_filters_get_a_400_with_the_form_not_a_500(client: FlaskClient, query: str) -> None:
+    response = client.get(f"/campaigns?{query}")
+    assert response.status_code == 400
+    assert "Some of the filters are not valid" in text(response)
+
+
+def test_pages_link_to_each_other_with_rel_prev_and_next(
+    client: FlaskClient, session: Session
+) -> None:
+    for number in range(5):
+        live(session, title=f"Campaign number {number}", region="CN-YN")
+    first = text(client.get("/campaigns?region=CN-YN"))
+    assert "Campaign number 4" in first
+    assert "Campaign number 3" in first
+    assert "Page 1 of 3" in first
+    assert 'rel="prev"' not in first
+    next_link = re.search(r'<a rel="next" href="([^"]+)"', first)
+    assert next_link is not None
+    next_url = html.unescape(next_link.group(1))
+    assert parse_qs(urlsplit(next_url).query) == {"page": ["2"], "region": ["CN-YN"]}
+    second = text(client.get(next_url))
+    assert "Campaign number 2" in second
+    assert 'rel="prev"' in second
+    assert 'rel="next"' in second
+    last = text(client.get("/campaigns?region=CN-YN&page=3"))
+    assert "Campaign number 0" in last
+    assert 'rel="next"' not in last
+
+
+def test_a_page_past_the_end_is_empty_with_a_way_back(
+    client: FlaskClient, session: Session
+) -> None:
+    live(session)
+    response = client.get("/campaigns?page=99")
+    assert response.status_code == 200
+    assert "past the end" in text(response)
+    assert "page=1" in text(response)
+
+
+@pytest.mark.parametrize("page", ["0", "-1", "two", "1.5", "٣"])
+def test_nonsense_page_numbers_are_400(client: FlaskClient, page: str) -> None:
+    assert client.get("/campaigns", query_string={"page": page}).status_code == 400
+
+
+# --- a campaign's page -------------------------------------------------------------------
+
+
+def test_the_campaign_page_tells_the_whole_story(
+    app: Flask, client: FlaskClient, session: Session
+) -> None:
+    owner = make_organiser(session, name="Chen Jing")
+    campaign = make_campaign(
+        session,
+        owner=owner,
+        state=CampaignState.LIVE,
+        title="Books & pencils",
+        story="## Why\n\nBecause <script>alert(1)</script> **reading** matters.",
+    )
+    services.post_update(session, actor=owner, campaign=campaign, title="First", body="one")
+    services.post_update(session, actor=owner, campaign=campaign, title="Second", body="two")
+    response = client.get(f"/c/{campaign.slug}")
+    assert response.status_code == 200
+    body = text(response)
+    assert '<h1 lang="en">Books &amp; pencils</h1>' in body
+    assert "<strong>reading</strong>" in body
+    assert "<script>alert" not in body
+    assert "Chen Jing" in body
+    assert "Sichuan" in body
+    assert "Education" in body
+    assert 'id="progress"' in body
+    assert "Raised: CN¥0.00" in body
+    assert "Goal: CN¥5,000.00" in body
+    assert body.index('<h3 lang="en">Second</h3>') < body.index('<h3 lang="en">First</h3>')
+    assert f'href="/c/{campaign.slug}/feed.atom"' in body
+    assert 'type="application/atom+xml"' in body
+
+
+def test_open_graph_tags_and_share_links_use_absolute_urls(
+    app: Flask, client: FlaskClient, session: Session
+) -> None:
+    owner = make_organiser(session)
+    with app.app_context():
+        storage = app_storage(app)
+    campaign = make_campaign(
+        session,
+        owner=owner,
+        state=CampaignState.LIVE,
+        title="Coats & boots for Gansu",
+        cover=services.CoverUpload(data=image_bytes("PNG"), storage=storage),
+    )
+    body = text(client.get(f"/c/{campaign.slug}"))
+    url = f"{BASE}/c/{campaign.slug}"
+    assert meta(body, "og:title") == "Coats & boots for Gansu"
+    assert meta(body, "og:description") == campaign.summary
+    assert meta(body, "og:url") == url
+    assert meta(body, "og:type") == "website"
+    assert meta(body, "og:image") == f"{BASE}/media/covers/{campaign.cover_image_key}"
+
+    weibo = re.search(r'href="(https://service\.weibo\.com/share/share\.php\?[^"]+)"', body)
+    assert weibo is not None
+    query = parse_qs(urlsplit(html.unescape(weibo.group(1))).query)
+    assert query == {"url": [url], "title": ["Coats & boots for Gansu"]}
+    assert f'src="/c/{campaign.slug}/qr.svg"' in body
+    assert "scan it with WeChat" in body
+
+
+def test_a_frozen_campaign_shows_why(client: FlaskClient, session: Session) -> None:
+    campaign = make_campaign(session, state=CampaignState.FROZEN)
+    body = text(client.get(f"/c/{campaign.slug}"))
+    assert "This campaign is frozen" in body
+    assert "Checking receipts" in body
+
+
+def test_unknown_slugs_are_404(client: FlaskClient) -> None:
+    response = client.get("/c/no-such-campaign")
+    assert response.status_code == 404
+    assert "We could not find that campaign." in text(response)
+
+
+@pytest.mark.parametrize("state", [CampaignState.DRAFT, CampaignState.IN_REVIEW])
+def test_unpublished_campaigns_are_hidden_from_everyone_but_organisers_and_admins(
+    app: Flask, session: Session, state: CampaignState
+) -> None:
+    owner = make_organiser(session)
+    campaign = make_campaign(session, owner=owner, state=state)
+    url = f"/c/{campaign.slug}"
+    assert app.test_client().get(url).status_code == 404
+    stranger = app.test_client()
+    log_in(stranger, make_organiser(session))
+    assert stranger.get(url).status_code == 404
+    assert stranger.get(f"{url}/qr.svg").status_code == 404
+    organiser = app.test_client()
+    log_in(organiser, owner)
+    page = organiser.get(url)
+    assert page.status_code == 200
+    assert "This is a preview" in text(page)
+    admin = app.test_client()
+    log_in(admin, make_admin(session))
+    assert admin.get(url).status_code == 200
+    # Feeds are for the public only.
+    assert organiser.get(f"{url}/feed.atom").status_code == 404
+
+
+def test_the_public_id_link_redirects_to_the_readable_one(
+    client: FlaskClient, session: Session
+) -> None:
+    campaign = live(session)
+    response = client.get(f"/c/by-id/{campaign.public_id}")
+    assert response.status_code == 301
+    assert response.headers["Location"].endswith(f"/c/{campaign.slug}")
+    assert client.get("/c/by-id/cnotarealid00").status_code == 404
+    hidden = make_campaign(session)
+    assert client.get(f"/c/by-id/{hidden.public_id}").status_code == 404
+
+
+def test_region_names_follow_the_visitors_language(client: FlaskClient, session: Session) -> None:
+    live(session, title="Coats for Gansu", region="CN-GS")
+    assert "Gansu" in text(client.get("/campaigns", headers={"Accept-Language": "en"}))
+    chinese = text(client.get("/campaigns", headers={"Accept-Language": "zh-CN,zh;q=0.9"}))
+    assert "甘肃" in chinese
+    assert '<option value="CN-HK">香港</option>' in chinese
+
+
+def test_a_chinese_campaign_is_marked_as_chinese_text(
+    client: FlaskClient, session: Session
+) -> None:
+    campaign = live(session, title="山区孩子的冬衣", summary="为孩子买冬衣。", language="zh")
+    body = text(client.get(f"/c/{campaign.slug}"))
+    assert '<h1 lang="zh-Hans">山区孩子的冬衣</h1>' in body
+    assert campaign.slug == campaign.public_id
