@@ -54,11 +54,12 @@ DEMO_CAMPAIGNS: tuple[DemoCampaign, ...] = (
         summary="Replace an over-crowded minivan with a licensed school bus service for 60 pupils.",
         story=(
             "## The problem\n\n"
-            "Every morning a single minivan carries more than twenty children along a mountain "
-            "road built for far fewer. Parents have no other way to get their children to school.\n\n"
+            "Every morning a single minivan carries more than twenty children along a "
+            "mountain road built for far fewer. Parents have no other way to get their "
+            "children to school.\n\n"
             "## The plan\n\n"
-            "A licensed operator will run a proper school bus, with a safety escort, for one school "
-            "year. The county education bureau has agreed the route.\n\n"
+            "A licensed operator will run a proper school bus, with a safety escort, for one "
+            "school year. The county education bureau has agreed the route.\n\n"
             "Every payment to the operator is published with its invoice."
         ),
         goal_major="80000",
@@ -114,7 +115,9 @@ DEMO_CAMPAIGNS: tuple[DemoCampaign, ...] = (
         key="books",
         language="en",
         title="Reading corners for migrant children's schools",
-        summary="Build reading corners with 2,000 books in three schools for migrant workers' children.",
+        summary=(
+            "Build reading corners with 2,000 books in three schools for migrant workers' children."
+        ),
         story=(
             "Schools for migrant workers' children on the edge of Guangzhou have almost no "
             "library books. Each reading corner gets shelves, cushions and about 700 books chosen "
@@ -156,8 +159,8 @@ class DemoAccount:
 
 
 DEMO_ACCOUNTS: tuple[DemoAccount, ...] = (
-    DemoAccount("admin", "admin@demo.giving.test", "demo-admin-pass", "Demo Admin"),
-    DemoAccount("organiser", "organiser@demo.giving.test", "demo-organiser-pass", "王老师"),
-    DemoAccount("auditor", "auditor@demo.giving.test", "demo-auditor-pass", "Demo Auditor"),
-    DemoAccount("donor", "donor@demo.giving.test", "demo-donor-pass", "Demo Donor"),
+    DemoAccount("admin", "admin@demo.example.org", "demo-admin-pass", "Demo Admin"),
+    DemoAccount("organiser", "organiser@demo.example.org", "demo-organiser-pass", "王老师"),
+    DemoAccount("auditor", "auditor@demo.example.org", "demo-auditor-pass", "Demo Auditor"),
+    DemoAccount("donor", "donor@demo.example.org", "demo-donor-pass", "Demo Donor"),
 )
