@@ -52,9 +52,7 @@ def test_money_is_formatted_for_the_visitor(app: Flask) -> None:
 
 
 def test_chinese_pages_are_translated(client: FlaskClient) -> None:
-    body = client.get("/account/login", headers={"Accept-Language": "zh-CN"}).get_data(
-        as_text=True
-    )
+    body = client.get("/account/login", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
     assert "登录" in body
 
 
@@ -62,8 +60,20 @@ def test_every_catalogue_string_has_a_chinese_translation(tmp_path: Path) -> Non
     """Extract the strings the code uses now and require a Chinese msgstr for each."""
     pot = tmp_path / "messages.pot"
     subprocess.run(
-        [str(Path(sys.executable).parent / "pybabel"), "extract", "-F", str(ROOT / "babel.cfg"),
-         "-k", "_l", "-k", "lazy_gettext", "-o", str(pot), "giving", "templates"],
+        [
+            str(Path(sys.executable).parent / "pybabel"),
+            "extract",
+            "-F",
+            str(ROOT / "babel.cfg"),
+            "-k",
+            "_l",
+            "-k",
+            "lazy_gettext",
+            "-o",
+            str(pot),
+            "giving",
+            "templates",
+        ],
         check=True,
         cwd=ROOT,
         capture_output=True,

@@ -19,8 +19,12 @@ def test_forms_refuse_a_post_without_the_csrf_token(make_app: Callable[..., Flas
     client = make_app(WTF_CSRF_ENABLED=True).test_client()
     response = client.post(
         "/account/register",
-        data={"display_name": "X", "email": "x@example.org", "password": PASSWORD,
-              "confirm": PASSWORD},
+        data={
+            "display_name": "X",
+            "email": "x@example.org",
+            "password": PASSWORD,
+            "confirm": PASSWORD,
+        },
     )
     assert response.status_code == 400
     assert "CSRF" in response.get_data(as_text=True)
@@ -56,8 +60,11 @@ def _hammer_login(app: Flask, attempts: int) -> list[int]:
 
 
 def test_log_in_is_rate_limited_in_memory(make_app: Callable[..., Flask]) -> None:
-    app = make_app(RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI="memory://",
-                   RATELIMIT_KEY_PREFIX=uuid.uuid4().hex)
+    app = make_app(
+        RATELIMIT_ENABLED=True,
+        RATELIMIT_STORAGE_URI="memory://",
+        RATELIMIT_KEY_PREFIX=uuid.uuid4().hex,
+    )
     codes = _hammer_login(app, 11)
     assert codes[:10] == [400] * 10
     assert codes[10] == 429
@@ -65,24 +72,30 @@ def test_log_in_is_rate_limited_in_memory(make_app: Callable[..., Flask]) -> Non
 
 @pytest.mark.skipif(not os.environ.get("TEST_REDIS_URL"), reason="TEST_REDIS_URL not set")
 def test_log_in_is_rate_limited_through_redis(make_app: Callable[..., Flask]) -> None:
-    app = make_app(RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI=os.environ["TEST_REDIS_URL"],
-                   RATELIMIT_KEY_PREFIX=uuid.uuid4().hex)
+    app = make_app(
+        RATELIMIT_ENABLED=True,
+        RATELIMIT_STORAGE_URI=os.environ["TEST_REDIS_URL"],
+        RATELIMIT_KEY_PREFIX=uuid.uuid4().hex,
+    )
     codes = _hammer_login(app, 11)
     assert codes[10] == 429
     # A second app instance (another gunicorn worker) shares the count through Redis.
-    other = make_app(RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI=os.environ["TEST_REDIS_URL"],
-                     RATELIMIT_KEY_PREFIX=app.config["RATELIMIT_KEY_PREFIX"])
+    other = make_app(
+        RATELIMIT_ENABLED=True,
+        RATELIMIT_STORAGE_URI=os.environ["TEST_REDIS_URL"],
+        RATELIMIT_KEY_PREFIX=app.config["RATELIMIT_KEY_PREFIX"],
+    )
     assert _hammer_login(other, 1) == [429]
 
 
 def test_production_refuses_development_secrets() -> None:
     with pytest.raises(ConfigError, match="SECRET_KEY"):
-        load_settings({"GIVING_ENV": "production",
-                       "DATABASE_URL": "postgresql://db/giving"})
+        load_settings({"GIVING_ENV": "production", "DATABASE_URL": "postgresql://db/giving"})
     with pytest.raises(ConfigError, match="PostgreSQL"):
         load_settings({"GIVING_ENV": "production", "SECRET_KEY": "x" * 40})
-    settings = load_settings({"GIVING_ENV": "production", "SECRET_KEY": "x" * 40,
-                              "DATABASE_URL": "postgres://db/giving"})
+    settings = load_settings(
+        {"GIVING_ENV": "production", "SECRET_KEY": "x" * 40, "DATABASE_URL": "postgres://db/giving"}
+    )
     assert settings.database_url == "postgresql+psycopg://db/giving"
 
 
@@ -99,9 +112,14 @@ def test_production_cookies_are_secure(
 ) -> None:
     from giving import create_app
 
-    settings = load_settings({"GIVING_ENV": "production", "SECRET_KEY": "s" * 48,
-                              "DATABASE_URL": "postgresql://127.0.0.1/unused",
-                              "GIVING_INSTANCE": str(tmp_path)})
+    settings = load_settings(
+        {
+            "GIVING_ENV": "production",
+            "SECRET_KEY": "s" * 48,
+            "DATABASE_URL": "postgresql://127.0.0.1/unused",
+            "GIVING_INSTANCE": str(tmp_path),
+        }
+    )
     app = create_app(settings=settings)
     assert app.config["SESSION_COOKIE_SECURE"] is True
     assert app.config["REMEMBER_COOKIE_SECURE"] is True

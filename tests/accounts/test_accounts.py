@@ -101,7 +101,11 @@ def test_changing_the_password_logs_out_other_sessions(
 
     wrong = client.post(
         "/account/password",
-        data={"current": "nope-nope-nope", "new": "a new passphrase", "confirm": "a new passphrase"},
+        data={
+            "current": "nope-nope-nope",
+            "new": "a new passphrase",
+            "confirm": "a new passphrase",
+        },
     )
     assert wrong.status_code == 400
     assert "current password is not right" in wrong.get_data(as_text=True)
@@ -132,10 +136,12 @@ def test_service_refuses_weak_passwords_and_duplicate_emails(session: Session) -
 
 
 def test_admin_grants_and_revokes_roles_with_an_audit_trail(session: Session) -> None:
-    admin = services.create_admin(session, email="root@example.org", password=PASSWORD,
-                                  display_name="Root")
-    user = services.register_user(session, email="c@example.org", password=PASSWORD,
-                                  display_name="C")
+    admin = services.create_admin(
+        session, email="root@example.org", password=PASSWORD, display_name="Root"
+    )
+    user = services.register_user(
+        session, email="c@example.org", password=PASSWORD, display_name="C"
+    )
     services.grant_role(session, actor=admin, user_id=user.id, role=Role.AUDITOR)
     assert Role.AUDITOR in user.roles
     services.revoke_role(session, actor=admin, user_id=user.id, role=Role.AUDITOR)
