@@ -1,0 +1,158 @@
+"""Ledger tables: sealed entries and their postings, Merkle nodes, checkpoints, the seal queue.
+
+Design overview (DESIGN §3, docs/ledger-format.md):
+
+* ``ledger_entries`` holds sealed entries only. ``seq`` is the gap-free leaf index (0, 1, 2…);
+  ``leaf_hash`` is the RFC 9162 hash of the entry's canonical leaf record and ``chain_hash`` =
+  SHA-256(``prev_chain_hash`` ‖ ``leaf_hash``). ``prev_chain_hash`` is UNIQUE, so two writers
+  can never both extend the same entry: the log cannot fork.
+* ``ledger_postings`` are the entry's (account, amount, currency) lines, integers in minor
+  units, debit positive. They are inserted *before* their entry (the foreign key is deferred)
+  so that the insert trigger on ``ledger_entries`` can check, inside the database, that the
+  postings balance per currency before the entry is sealed; a posting for an entry that is
+  already sealed is refused.
+* ``ledger_nodes`` stores every perfect subtree hash of height ≥ 1, keyed by the tree size at
+  which it was completed and its height. About one row per entry; the frontier of any tree size
+  is O(log n) point reads and proofs never rehash the log.
+* ``ledger_checkpoints`` keeps every signed checkpoint note the platform has published.
+* ``ledger_pending`` is the batch sealer's queue of unsealed entries and
+  ``ledger_submissions`` the outcome of each queued submission (see giving/ledger/sealer.py).
+
+Triggers from migration 0002 refuse UPDATE and DELETE on every ledger table. The one
+exception is ``ledger_pending``: its rows are not ledger records (no seq, no hash, in no tree
+head), only requests waiting for the sequencer, and the sealer deletes them in the very
+transaction that seals them; UPDATE is refused there too.
+
+The ledger never imports the campaigns package: ``campaign`` refers to ``campaigns.public_id``
+by table name.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from giving.db import Base, utcnow
+
+HASH_BYTES = 32
+
+
+class LedgerEntry(Base):
+    """One sealed financial event; its public record is the Merkle leaf ``seq``."""
+
+    __tablename__ = "ledger_entries"
+
+    seq: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True, autoincrement=False)
+    campaign: Mapped[str] = mapped_column(sa.String(24), sa.ForeignKey("campaigns.public_id"))
+    kind: Mapped[str] = mapped_column(sa.String(32))
+    occurred_at: Mapped[dt.datetime] = mapped_column()
+    ref: Mapped[str | None] = mapped_column(sa.String(200), unique=True)
+    memo: Mapped[str] = mapped_column(sa.Text)
+    reverses: Mapped[int | None] = mapped_column(sa.BigInteger, sa.ForeignKey("ledger_entries.seq"))
+    evidence: Mapped[list[str]] = mapped_column(sa.JSON)
+    donor_commitment: Mapped[str | None] = mapped_column(sa.String(64))
+    leaf_hash: Mapped[bytes] = mapped_column(sa.LargeBinary(HASH_BYTES))
+    chain_hash: Mapped[bytes] = mapped_column(sa.LargeBinary(HASH_BYTES), unique=True)
+    prev_chain_hash: Mapped[bytes] = mapped_column(sa.LargeBinary(HASH_BYTES), unique=True)
+    sealed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    postings: Mapped[list[LedgerPosting]] = relationship(
+        primaryjoin="LedgerEntry.seq == foreign(LedgerPosting.entry_seq)",
+        viewonly=True,
+        lazy="selectin",
+        order_by="LedgerPosting.line",
+    )
+
+    __table_args__ = (
+        sa.CheckConstraint("seq >= 0", name="seq_not_negative"),
+        sa.CheckConstraint("reverses IS NULL OR reverses < seq", name="reverses_earlier"),
+        sa.Index("ix_ledger_entries_campaign_seq", "campaign", "seq"),
+        sa.Index("ix_ledger_entries_reverses", "reverses"),
+    )
+
+
+class LedgerPosting(Base):
+    """One line of an entry: ``amount`` minor units of ``currency`` on ``account``."""
+
+    __tablename__ = "ledger_postings"
+
+    entry_seq: Mapped[int] = mapped_column(
+        sa.BigInteger,
+        # Deferred so postings can be inserted before their entry: the entry's insert trigger
+        # then sees them and checks the balance inside the database (see module docstring).
+        sa.ForeignKey("ledger_entries.seq", deferrable=True, initially="DEFERRED"),
+        primary_key=True,
+        autoincrement=False,
+    )
+    # Position in the leaf's canonical order (account, currency, amount).
+    line: Mapped[int] = mapped_column(sa.SmallInteger, primary_key=True, autoincrement=False)
+    account: Mapped[str] = mapped_column(sa.String(120))
+    amount: Mapped[int] = mapped_column(sa.BigInteger)
+    currency: Mapped[str] = mapped_column(sa.String(3))
+
+    __table_args__ = (
+        sa.CheckConstraint("amount <> 0", name="amount_not_zero"),
+        sa.CheckConstraint("currency IN ('CNY', 'USD', 'HKD', 'EUR')", name="currency_known"),
+        sa.Index("ix_ledger_postings_account_currency", "account", "currency"),
+    )
+
+
+class LedgerNode(Base):
+    """A perfect subtree hash covering leaves [tree_size - 2**height, tree_size)."""
+
+    __tablename__ = "ledger_nodes"
+
+    tree_size: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True, autoincrement=False)
+    height: Mapped[int] = mapped_column(sa.SmallInteger, primary_key=True, autoincrement=False)
+    hash: Mapped[bytes] = mapped_column(sa.LargeBinary(HASH_BYTES))
+
+    __table_args__ = (
+        sa.CheckConstraint("height BETWEEN 1 AND 63", name="height_range"),
+        sa.CheckConstraint("tree_size > 0", name="tree_size_positive"),
+    )
+
+
+class LedgerCheckpoint(Base):
+    """A signed C2SP checkpoint note for (tree_size, root), as published."""
+
+    __tablename__ = "ledger_checkpoints"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tree_size: Mapped[int] = mapped_column(sa.BigInteger)
+    root: Mapped[bytes] = mapped_column(sa.LargeBinary(HASH_BYTES))
+    note: Mapped[str] = mapped_column(sa.Text)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (
+        sa.CheckConstraint("tree_size >= 0", name="tree_size_not_negative"),
+        sa.Index("ix_ledger_checkpoints_tree_size", "tree_size"),
+    )
+
+
+class PendingEntry(Base):
+    """An entry submitted to the batch sealer and not yet sealed (a queue row, not a record)."""
+
+    __tablename__ = "ledger_pending"
+
+    id: Mapped[int] = mapped_column(
+        sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True
+    )
+    token: Mapped[str] = mapped_column(sa.String(32), unique=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
+    submitted_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class SealOutcome(Base):
+    """What became of a submission: the seq it was sealed as (or matched by ref), or why not."""
+
+    __tablename__ = "ledger_submissions"
+
+    token: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    seq: Mapped[int | None] = mapped_column(sa.BigInteger, sa.ForeignKey("ledger_entries.seq"))
+    error: Mapped[str | None] = mapped_column(sa.Text)
+    sealed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (sa.CheckConstraint("(seq IS NULL) <> (error IS NULL)", name="seq_or_error"),)

@@ -1,0 +1,337 @@
+"""The OpenAPI 3.1 description of Giving's public JSON API, written by hand.
+
+A test checks that every route under /api/v1 appears here, so the document cannot silently
+fall behind the blueprint.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+HEX_HASH: dict[str, Any] = {"type": "string", "pattern": "^[0-9a-f]{64}$"}
+_ERROR_REF = {"$ref": "#/components/responses/BadRequest"}
+_NOT_FOUND_REF = {"$ref": "#/components/responses/NotFound"}
+
+
+def _int_param(name: str, description: str, *, required: bool, minimum: int = 0) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "query",
+        "required": required,
+        "description": description,
+        "schema": {"type": "integer", "minimum": minimum},
+    }
+
+
+def _ok(schema: str, description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}},
+    }
+
+
+_PATHS: dict[str, Any] = {
+    "/api/v1/ledger/checkpoint": {
+        "get": {
+            "operationId": "getLatestCheckpoint",
+            "summary": "The most recent signed checkpoint (C2SP tlog-checkpoint signed note)",
+            "responses": {
+                "200": _ok("Checkpoint", "The latest checkpoint"),
+                "404": _NOT_FOUND_REF,
+            },
+        }
+    },
+    "/api/v1/ledger/public-key": {
+        "get": {
+            "operationId": "getPublicKey",
+            "summary": "The Ed25519 key that signs checkpoints (vkey, PEM, raw base64)",
+            "responses": {"200": _ok("PublicKey", "The public key")},
+        }
+    },
+    "/api/v1/ledger/entries": {
+        "get": {
+            "operationId": "listEntries",
+            "summary": "Entries in sequence order, paged by seq",
+            "parameters": [
+                {
+                    "name": "campaign",
+                    "in": "query",
+                    "required": False,
+                    "description": "Only this campaign's entries (its public id)",
+                    "schema": {"type": "string"},
+                },
+                _int_param(
+                    "after_seq",
+                    "Return entries with seq greater than this (default -1: from the start)",
+                    required=False,
+                    minimum=-1,
+                ),
+                {
+                    "name": "limit",
+                    "in": "query",
+                    "required": False,
+                    "description": "Page size (default 100)",
+                    "schema": {"type": "integer", "minimum": 1, "maximum": 500},
+                },
+            ],
+            "responses": {
+                "200": _ok("EntryPage", "A page of entries"),
+                "400": _ERROR_REF,
+                "404": _NOT_FOUND_REF,
+            },
+        }
+    },
+    "/api/v1/ledger/entries/{seq}": {
+        "get": {
+            "operationId": "getEntry",
+            "summary": "One entry by its sequence number",
+            "parameters": [
+                {
+                    "name": "seq",
+                    "in": "path",
+                    "required": True,
+                    "schema": {"type": "integer", "minimum": 0},
+                }
+            ],
+            "responses": {"200": _ok("Entry", "The entry"), "404": _NOT_FOUND_REF},
+        }
+    },
+    "/api/v1/ledger/tree-head": {
+        "get": {
+            "operationId": "getTreeHead",
+            "summary": "The RFC 9162 tree head (root hash) at a tree size",
+            "parameters": [
+                _int_param("tree_size", "Tree size (default: the whole ledger)", required=False)
+            ],
+            "responses": {"200": _ok("TreeHead", "The tree head"), "400": _ERROR_REF},
+        }
+    },
+    "/api/v1/ledger/proofs/inclusion": {
+        "get": {
+            "operationId": "getInclusionProof",
+            "summary": "RFC 9162 inclusion proof of an entry in the tree of a given size",
+            "parameters": [
+                _int_param("seq", "The entry's sequence number (leaf index)", required=True),
+                _int_param("tree_size", "Tree size (default: the whole ledger)", required=False),
+            ],
+            "responses": {"200": _ok("InclusionProof", "The proof"), "400": _ERROR_REF},
+        }
+    },
+    "/api/v1/ledger/proofs/consistency": {
+        "get": {
+            "operationId": "getConsistencyProof",
+            "summary": "RFC 9162 consistency proof between two tree sizes",
+            "parameters": [
+                _int_param("old", "The older tree size", required=True),
+                _int_param(
+                    "new", "The newer tree size (default: the whole ledger)", required=False
+                ),
+            ],
+            "responses": {"200": _ok("ConsistencyProof", "The proof"), "400": _ERROR_REF},
+        }
+    },
+    "/api/v1/ledger/campaigns/{public_id}/summary": {
+        "get": {
+            "operationId": "getCampaignSummary",
+            "summary": "A campaign's money per currency, derived from the ledger",
+            "parameters": [
+                {
+                    "name": "public_id",
+                    "in": "path",
+                    "required": True,
+                    "schema": {"type": "string"},
+                }
+            ],
+            "responses": {
+                "200": _ok("CampaignSummary", "The summary, amounts in minor units"),
+                "404": _NOT_FOUND_REF,
+            },
+        }
+    },
+    "/api/v1/openapi.json": {
+        "get": {
+            "operationId": "getOpenApi",
+            "summary": "This document",
+            "responses": {"200": {"description": "OpenAPI 3.1 document"}},
+        }
+    },
+}
+
+_POSTING = {
+    "type": "object",
+    "required": ["account", "amount", "currency"],
+    "properties": {
+        "account": {"type": "string", "examples": ["campaign:cmp_01HZX4A7:fund"]},
+        "amount": {"type": "integer", "description": "Minor units; debit positive"},
+        "currency": {"type": "string", "enum": ["CNY", "USD", "HKD", "EUR"]},
+    },
+}
+
+_LEAF = {
+    "type": "object",
+    "description": "The leaf record; its RFC 8785 canonical JSON is the Merkle leaf input "
+    "(docs/ledger-format.md §2)",
+    "required": [
+        "v",
+        "seq",
+        "campaign",
+        "kind",
+        "occurred_at",
+        "postings",
+        "ref",
+        "memo",
+        "reverses",
+        "evidence",
+        "donor_commitment",
+    ],
+    "properties": {
+        "v": {"const": 1},
+        "seq": {"type": "integer", "minimum": 0},
+        "campaign": {"type": ["string", "null"]},
+        "kind": {"type": "string"},
+        "occurred_at": {"type": "string", "examples": ["2024-05-01T08:00:00.000000Z"]},
+        "postings": {"type": "array", "items": _POSTING, "minItems": 1},
+        "ref": {"type": ["string", "null"]},
+        "memo": {"type": "string"},
+        "reverses": {"type": ["integer", "null"]},
+        "evidence": {"type": "array", "items": HEX_HASH},
+        "donor_commitment": {"oneOf": [HEX_HASH, {"type": "null"}]},
+    },
+}
+
+_MONEY = {"type": "integer", "description": "Minor units"}
+
+_SCHEMAS: dict[str, Any] = {
+    "Error": {
+        "type": "object",
+        "required": ["error", "message", "status"],
+        "properties": {
+            "error": {"type": "string"},
+            "message": {"type": "string"},
+            "status": {"type": "integer"},
+        },
+    },
+    "Checkpoint": {
+        "type": "object",
+        "required": ["tree_size", "root", "note", "created_at"],
+        "properties": {
+            "tree_size": {"type": "integer"},
+            "root": HEX_HASH,
+            "note": {"type": "string", "description": "The signed note, verbatim"},
+            "created_at": {"type": "string", "format": "date-time"},
+        },
+    },
+    "PublicKey": {
+        "type": "object",
+        "required": ["origin", "key_name", "algorithm", "vkey", "public_key_pem"],
+        "properties": {
+            "origin": {"type": "string"},
+            "key_name": {"type": "string"},
+            "algorithm": {"const": "Ed25519"},
+            "vkey": {"type": "string", "description": "name+keyid+base64(0x01 || key)"},
+            "public_key_pem": {"type": "string"},
+            "public_key_base64": {"type": "string"},
+        },
+    },
+    "Entry": {
+        "type": "object",
+        "required": ["seq", "leaf", "leaf_hash", "chain_hash"],
+        "properties": {
+            "seq": {"type": "integer"},
+            "leaf": _LEAF,
+            "leaf_hash": HEX_HASH,
+            "chain_hash": HEX_HASH,
+        },
+    },
+    "EntryPage": {
+        "type": "object",
+        "required": ["entries", "next_after_seq"],
+        "properties": {
+            "entries": {"type": "array", "items": {"$ref": "#/components/schemas/Entry"}},
+            "next_after_seq": {
+                "type": ["integer", "null"],
+                "description": "Pass as after_seq for the next page; null on the last page",
+            },
+        },
+    },
+    "TreeHead": {
+        "type": "object",
+        "required": ["tree_size", "root"],
+        "properties": {"tree_size": {"type": "integer"}, "root": HEX_HASH},
+    },
+    "InclusionProof": {
+        "type": "object",
+        "required": ["seq", "tree_size", "leaf_hash", "root", "proof"],
+        "properties": {
+            "seq": {"type": "integer"},
+            "tree_size": {"type": "integer"},
+            "leaf_hash": HEX_HASH,
+            "root": HEX_HASH,
+            "proof": {"type": "array", "items": HEX_HASH},
+        },
+    },
+    "ConsistencyProof": {
+        "type": "object",
+        "required": ["old_size", "new_size", "old_root", "new_root", "proof"],
+        "properties": {
+            "old_size": {"type": "integer"},
+            "new_size": {"type": "integer"},
+            "old_root": HEX_HASH,
+            "new_root": HEX_HASH,
+            "proof": {"type": "array", "items": HEX_HASH},
+        },
+    },
+    "CampaignSummary": {
+        "type": "object",
+        "required": ["campaign", "currencies"],
+        "properties": {
+            "campaign": {"type": "string"},
+            "currencies": {
+                "type": "object",
+                "additionalProperties": {
+                    "type": "object",
+                    "properties": dict.fromkeys(
+                        (
+                            "gross_raised",
+                            "processor_fees",
+                            "platform_fees",
+                            "refunds",
+                            "disputes",
+                            "disbursed",
+                            "available",
+                        ),
+                        _MONEY,
+                    ),
+                },
+            },
+        },
+    },
+}
+
+
+def openapi_document() -> dict[str, Any]:
+    """The OpenAPI 3.1 document served at /api/v1/openapi.json."""
+    error_content = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Giving public API",
+            "version": "1",
+            "description": "The verifiable ledger: entries, signed checkpoints and RFC 9162 "
+            "proofs. Amounts are integers in minor units. Format: docs/ledger-format.md.",
+        },
+        "paths": _PATHS,
+        "components": {
+            "schemas": _SCHEMAS,
+            "responses": {
+                "BadRequest": {
+                    "description": "A parameter is missing or invalid",
+                    "content": error_content,
+                },
+                "NotFound": {
+                    "description": "No such campaign, entry or checkpoint",
+                    "content": error_content,
+                },
+            },
+        },
+    }
