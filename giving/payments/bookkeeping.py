@@ -1,0 +1,356 @@
+"""Turning paid charges, refunds and disputes into ledger entries, exactly once each.
+
+Each entry carries an external reference ``<processor object id>:<kind>`` (a charge, refund,
+dispute or balance transaction id), and the ledger returns the existing entry when a ref is
+repeated, so a redelivered or concurrently delivered event never records twice. Work on one
+charge is also serialised with a transaction-level lock on the charge id: a refund that
+arrives before its payment either sees the donation or parks itself where the payment will
+find it, never neither (see handlers.py). Postings follow giving/ledger/rules.py.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from giving.db import utcnow
+from giving.ledger.canonical import Posting
+from giving.ledger.models import LedgerEntry, LedgerPosting
+from giving.ledger.rules import (
+    DISPUTE,
+    DISPUTE_ACCOUNT,
+    DISPUTE_WON,
+    DONATION,
+    PLATFORM_FEE,
+    PLATFORM_FEES_ACCOUNT,
+    PROCESSOR_FEE,
+    REFUND,
+    REVERSAL,
+    fund_account,
+)
+from giving.ledger.services import append_entry
+from giving.payments.gateway import ChargeFacts
+from giving.payments.models import Donation, DonationIntent, IntentStatus
+
+
+class PaymentMismatch(Exception):
+    """What the processor reports does not fit what Giving expected; an admin must look."""
+
+    def __init__(self, kind: str, summary: str) -> None:
+        super().__init__(summary)
+        self.kind = kind
+        self.summary = summary
+
+
+def processor_account(provider: str) -> str:
+    return f"processor:{provider}"
+
+
+def platform_fee_minor(amount_minor: int, basis_points: int) -> int:
+    """The platform's share, rounded half up to the minor unit."""
+    return (amount_minor * basis_points * 2 + 10_000) // 20_000
+
+
+def lock_charge(session: Session, charge_id: str) -> None:
+    """Serialise work on one charge until commit (PostgreSQL; SQLite has one writer anyway)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    key = int.from_bytes(
+        hashlib.sha256(f"charge:{charge_id}".encode()).digest()[:8], "big", signed=True
+    )
+    session.execute(sa.select(sa.func.pg_advisory_xact_lock(key)))
+
+
+def donation_for_charge(session: Session, charge_id: str) -> Donation | None:
+    return session.scalar(sa.select(Donation).where(Donation.charge_id == charge_id))
+
+
+@dataclass(frozen=True)
+class RecordedPayment:
+    donation: Donation
+    created: bool
+
+
+def record_payment(
+    session: Session,
+    *,
+    intent: DonationIntent,
+    charge: ChargeFacts,
+    occurred_at: dt.datetime,
+    platform_fee_bps: int,
+    invoice_id: str | None = None,
+) -> RecordedPayment:
+    """The donation, its processor fee and the platform fee, as three entries (once)."""
+    lock_charge(session, charge.charge_id)
+    existing = donation_for_charge(session, charge.charge_id)
+    if existing is not None:
+        return RecordedPayment(existing, created=False)
+    if charge.currency != intent.currency:
+        raise PaymentMismatch(
+            "currency_mismatch",
+            f"charge {charge.charge_id} is in {charge.currency}, the gift in {intent.currency}",
+        )
+    if charge.amount_minor != intent.amount_minor:
+        raise PaymentMismatch(
+            "amount_mismatch",
+            f"charge {charge.charge_id} is {charge.amount_minor} minor units, "
+            f"the gift {intent.amount_minor}",
+        )
+    campaign = intent.campaign.public_id
+    fund = fund_account(campaign)
+    processor = processor_account(intent.provider)
+    amount, currency = charge.amount_minor, charge.currency
+    entry = append_entry(
+        session,
+        campaign=campaign,
+        kind=DONATION,
+        postings=[Posting(processor, amount, currency), Posting(fund, -amount, currency)],
+        occurred_at=occurred_at,
+        ref=f"{charge.charge_id}:{DONATION}",
+        memo="monthly gift" if intent.is_monthly else "",
+        donor_commitment=intent.donor_commitment,
+    )
+    if charge.fee_minor > 0:
+        append_entry(
+            session,
+            campaign=campaign,
+            kind=PROCESSOR_FEE,
+            postings=[
+                Posting(fund, charge.fee_minor, currency),
+                Posting(processor, -charge.fee_minor, currency),
+            ],
+            occurred_at=occurred_at,
+            ref=f"{charge.charge_id}:{PROCESSOR_FEE}",
+            memo=charge.fee_note,
+        )
+    platform_fee = platform_fee_minor(amount, platform_fee_bps)
+    if platform_fee > 0:
+        append_entry(
+            session,
+            campaign=campaign,
+            kind=PLATFORM_FEE,
+            postings=[
+                Posting(fund, platform_fee, currency),
+                Posting(PLATFORM_FEES_ACCOUNT, -platform_fee, currency),
+            ],
+            occurred_at=occurred_at,
+            ref=f"{charge.charge_id}:{PLATFORM_FEE}",
+            memo=f"platform fee {platform_fee_bps} basis points",
+        )
+    donation = Donation(
+        intent_id=intent.id,
+        campaign_id=intent.campaign_id,
+        provider=intent.provider,
+        charge_id=charge.charge_id,
+        invoice_id=invoice_id,
+        amount_minor=amount,
+        currency=currency,
+        fee_minor=max(charge.fee_minor, 0),
+        platform_fee_minor=platform_fee,
+        ledger_seq=entry.seq,
+        paid_at=occurred_at,
+    )
+    session.add(donation)
+    if intent.status != IntentStatus.PAID:
+        intent.status = IntentStatus.PAID.value
+        intent.paid_at = occurred_at
+    session.flush()
+    return RecordedPayment(donation, created=True)
+
+
+def _taken_back(session: Session, donation: Donation) -> int:
+    """How much of a donation refunds and open or lost disputes have taken back so far."""
+    fund = fund_account(donation.intent.campaign.public_id)
+    disputes = sa.select(LedgerEntry.seq).where(
+        LedgerEntry.reverses == donation.ledger_seq, LedgerEntry.kind == DISPUTE
+    )
+    total = session.scalar(
+        sa.select(sa.func.coalesce(sa.func.sum(LedgerPosting.amount), 0))
+        .join(LedgerEntry, LedgerEntry.seq == LedgerPosting.entry_seq)
+        .where(
+            sa.or_(
+                sa.and_(
+                    LedgerEntry.reverses == donation.ledger_seq,
+                    LedgerEntry.kind.in_((REFUND, DISPUTE)),
+                ),
+                sa.and_(LedgerEntry.kind == DISPUTE_WON, LedgerEntry.reverses.in_(disputes)),
+            ),
+            LedgerPosting.account == fund,
+            LedgerPosting.currency == donation.currency,
+        )
+    )
+    return int(total or 0)
+
+
+def entry_by_ref(session: Session, ref: str) -> LedgerEntry | None:
+    return session.scalar(sa.select(LedgerEntry).where(LedgerEntry.ref == ref))
+
+
+def record_refund(
+    session: Session,
+    *,
+    donation: Donation,
+    refund_id: str,
+    amount_minor: int,
+    currency: str,
+    occurred_at: dt.datetime,
+) -> bool:
+    """A (full or partial) refund of a recorded donation; False if it was recorded before."""
+    ref = f"{refund_id}:{REFUND}"
+    if entry_by_ref(session, ref) is not None:
+        return False
+    _check_reversal_fits(session, donation, amount_minor, currency, what=f"refund {refund_id}")
+    campaign = donation.intent.campaign.public_id
+    append_entry(
+        session,
+        campaign=campaign,
+        kind=REFUND,
+        postings=[
+            Posting(fund_account(campaign), amount_minor, currency),
+            Posting(processor_account(donation.provider), -amount_minor, currency),
+        ],
+        occurred_at=occurred_at,
+        ref=ref,
+        reverses=donation.ledger_seq,
+    )
+    return True
+
+
+def record_dispute(
+    session: Session,
+    *,
+    donation: Donation,
+    dispute_id: str,
+    amount_minor: int,
+    currency: str,
+    occurred_at: dt.datetime,
+) -> LedgerEntry:
+    """Money frozen by a card dispute leaves the fund for ``dispute:held`` (once)."""
+    ref = f"{dispute_id}:{DISPUTE}"
+    existing = entry_by_ref(session, ref)
+    if existing is not None:
+        return existing
+    _check_reversal_fits(session, donation, amount_minor, currency, what=f"dispute {dispute_id}")
+    campaign = donation.intent.campaign.public_id
+    return append_entry(
+        session,
+        campaign=campaign,
+        kind=DISPUTE,
+        postings=[
+            Posting(fund_account(campaign), amount_minor, currency),
+            Posting(DISPUTE_ACCOUNT, -amount_minor, currency),
+        ],
+        occurred_at=occurred_at,
+        ref=ref,
+        reverses=donation.ledger_seq,
+    )
+
+
+def record_dispute_won(
+    session: Session,
+    *,
+    donation: Donation,
+    dispute: LedgerEntry,
+    dispute_id: str,
+    occurred_at: dt.datetime,
+) -> bool:
+    """A won dispute returns the held money to the fund (once)."""
+    ref = f"{dispute_id}:{DISPUTE_WON}"
+    if entry_by_ref(session, ref) is not None:
+        return False
+    campaign = donation.intent.campaign.public_id
+    held = [p for p in dispute.postings if p.account == DISPUTE_ACCOUNT]
+    amount, currency = -held[0].amount, held[0].currency
+    append_entry(
+        session,
+        campaign=campaign,
+        kind=DISPUTE_WON,
+        postings=[
+            Posting(DISPUTE_ACCOUNT, amount, currency),
+            Posting(fund_account(campaign), -amount, currency),
+        ],
+        occurred_at=occurred_at,
+        ref=ref,
+        reverses=dispute.seq,
+    )
+    return True
+
+
+def record_dispute_fee(
+    session: Session,
+    *,
+    donation: Donation,
+    transaction_id: str,
+    fee_minor: int,
+    occurred_at: dt.datetime,
+    note: str,
+) -> None:
+    """A dispute's fee is a processor fee; a fee the processor gives back reverses it."""
+    campaign = donation.intent.campaign.public_id
+    fund = fund_account(campaign)
+    processor = processor_account(donation.provider)
+    if fee_minor > 0:
+        append_entry(
+            session,
+            campaign=campaign,
+            kind=PROCESSOR_FEE,
+            postings=[
+                Posting(fund, fee_minor, donation.currency),
+                Posting(processor, -fee_minor, donation.currency),
+            ],
+            occurred_at=occurred_at,
+            ref=f"{transaction_id}:{PROCESSOR_FEE}",
+            memo=note,
+        )
+        return
+    # A returned fee: reverse the earlier dispute fee of the same size, if there is one.
+    earlier = session.scalars(
+        sa.select(LedgerEntry)
+        .where(
+            LedgerEntry.kind == PROCESSOR_FEE,
+            LedgerEntry.campaign == campaign,
+            LedgerEntry.ref.like("%:processor_fee"),
+            LedgerEntry.memo.like("dispute fee%"),
+        )
+        .order_by(LedgerEntry.seq)
+    )
+    for entry in earlier:
+        if any(p.account == fund and p.amount == -fee_minor for p in entry.postings):
+            if session.scalar(sa.select(LedgerEntry.seq).where(LedgerEntry.reverses == entry.seq)):
+                continue
+            append_entry(
+                session,
+                campaign=campaign,
+                kind=REVERSAL,
+                postings=[Posting(p.account, -p.amount, p.currency) for p in entry.postings],
+                occurred_at=occurred_at,
+                ref=f"{transaction_id}:{REVERSAL}",
+                memo=note,
+                reverses=entry.seq,
+            )
+            return
+
+
+def _check_reversal_fits(
+    session: Session, donation: Donation, amount_minor: int, currency: str, *, what: str
+) -> None:
+    if currency != donation.currency:
+        raise PaymentMismatch(
+            "currency_mismatch", f"{what} is in {currency}, the donation in {donation.currency}"
+        )
+    already = _taken_back(session, donation)
+    if amount_minor <= 0 or already + amount_minor > donation.amount_minor:
+        raise PaymentMismatch(
+            "amount_mismatch",
+            f"{what} of {amount_minor} would take back more than the donation's "
+            f"{donation.amount_minor} ({already} already refunded or disputed)",
+        )
+
+
+def mark_cancelled(intent: DonationIntent) -> None:
+    if intent.cancelled_at is None:
+        intent.cancelled_at = utcnow()

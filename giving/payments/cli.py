@@ -1,0 +1,45 @@
+"""``giving payments …``: operator commands for webhook events and demo gifts."""
+
+from __future__ import annotations
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+
+@click.group("payments", help="Payments: webhook events and demo gifts.")
+def payments_group() -> None:
+    pass
+
+
+@payments_group.command("retry-events", help="Handle again every webhook event that failed.")
+@with_appcontext
+def retry_events() -> None:
+    from giving.cli import cli_session
+    from giving.payments import runtime
+    from giving.payments.jobs import retry_failed_events
+
+    runtime.init_app(current_app)
+    session = cli_session()
+    try:
+        count = retry_failed_events(session, runtime.runner())
+    finally:
+        session.close()
+    click.echo(f"Handled {count} event(s) again.")
+
+
+@payments_group.command("seed-demo", help="Give sandbox gifts to live campaigns that have none.")
+@click.option("--per-campaign", default=6, show_default=True, type=click.IntRange(1, 100))
+@with_appcontext
+def seed_demo(per_campaign: int) -> None:
+    from giving.cli import cli_session
+    from giving.payments.demo import seed_demo_donations
+
+    session = cli_session()
+    try:
+        count = seed_demo_donations(
+            session, settings=current_app.extensions["giving.settings"], per_campaign=per_campaign
+        )
+    finally:
+        session.close()
+    click.echo(f"{count} demo gift(s) recorded through the sandbox.")

@@ -1,0 +1,298 @@
+"""Webhook events → ledger entries, in two steps per event: gather, then apply.
+
+*Gather* asks the provider for what the event does not carry (the charge's balance
+transaction for the fee, an invoice's charge, a charge's refunds) with no database
+transaction open. *Apply* then runs in one transaction holding the event's state row lock
+(so concurrent deliveries of one event run it once) and records entries through
+bookkeeping.py. An event about a charge Giving has not recorded yet (a refund or dispute that
+overtook its payment) is *parked* under ``charge:<id>``; recording that charge returns the
+parked events as follow-ups for the job runner to apply. A payment that does not match its
+intent, or names no known intent, is flagged for an admin and not recorded.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from giving.db import transaction
+from giving.payments import bookkeeping as books
+from giving.payments import reversals
+from giving.payments.events import lock_state, parked_waiting_for, set_state
+from giving.payments.gateway import (
+    GatewayError,
+    PaymentGateway,
+    StripeDict,
+    charge_facts,
+    charge_of_invoice,
+    charge_of_payment_intent,
+)
+from giving.payments.handling import (
+    INTENT_METADATA_KEY,
+    Applier,
+    ApplyContext,
+    Gatherer,
+    Outcome,
+    moment,
+    nothing,
+    object_id,
+)
+from giving.payments.models import (
+    DonationIntent,
+    EventStatus,
+    FlagKind,
+    IntentStatus,
+    StripeEvent,
+)
+
+log = logging.getLogger(__name__)
+
+RETRYABLE = frozenset(
+    {EventStatus.RECEIVED.value, EventStatus.FAILED.value, EventStatus.PARKED.value}
+)
+
+
+def _intent(session: Session, public_id: Any) -> DonationIntent | None:
+    if not isinstance(public_id, str) or not public_id:
+        return None
+    return session.scalar(
+        sa.select(DonationIntent)
+        .where(DonationIntent.public_id == public_id)
+        .with_for_update(of=DonationIntent)
+    )
+
+
+def _check_total(
+    ctx: ApplyContext, intent: DonationIntent, amount: Any, currency: Any, what: str
+) -> Outcome | None:
+    """Flag a session or invoice whose total is not what the donor asked to give."""
+    if currency is not None and str(currency).upper() != intent.currency:
+        return ctx.flag(
+            FlagKind.CURRENCY_MISMATCH,
+            f"{what} is in {str(currency).upper()}, intent {intent.public_id} in {intent.currency}",
+            intent=intent,
+        )
+    if amount is not None and int(amount) != intent.amount_minor:
+        return ctx.flag(
+            FlagKind.AMOUNT_MISMATCH,
+            f"{what} is {amount} minor units, intent {intent.public_id} is {intent.amount_minor}",
+            intent=intent,
+        )
+    return None
+
+
+def _record(
+    ctx: ApplyContext,
+    intent: DonationIntent,
+    charge: StripeDict,
+    *,
+    invoice_id: str | None = None,
+) -> Outcome:
+    facts = charge_facts(charge)
+    if not facts.paid:
+        raise GatewayError(f"charge {facts.charge_id} has not succeeded yet")
+    try:
+        recorded = books.record_payment(
+            ctx.session,
+            intent=intent,
+            charge=facts,
+            occurred_at=moment(charge.get("created")),
+            platform_fee_bps=ctx.platform_fee_bps,
+            invoice_id=invoice_id,
+        )
+    except books.PaymentMismatch as exc:
+        return ctx.flag(exc.kind, exc.summary, intent=intent)
+    follow_ups = parked_waiting_for(ctx.session, f"charge:{facts.charge_id}")
+    note = f"donation seq {recorded.donation.ledger_seq}" + (
+        "" if recorded.created else " (already)"
+    )
+    return Outcome(EventStatus.HANDLED, note=note, follow_ups=follow_ups)
+
+
+# --- Checkout Sessions ---------------------------------------------------------------------
+
+
+def gather_checkout(gateway: PaymentGateway, event: StripeDict) -> StripeDict:
+    session = event["data"]["object"]
+    pi_id = object_id(session.get("payment_intent"))
+    if session.get("mode") == "payment" and session.get("payment_status") == "paid" and pi_id:
+        return {"charge": charge_of_payment_intent(gateway, pi_id)}
+    return {}
+
+
+def apply_checkout(ctx: ApplyContext, gathered: StripeDict) -> Outcome:
+    checkout = ctx.obj
+    metadata = checkout.get("metadata") or {}
+    intent = _intent(
+        ctx.session, metadata.get(INTENT_METADATA_KEY) or checkout.get("client_reference_id")
+    )
+    if intent is None:
+        return ctx.flag(
+            FlagKind.UNKNOWN_INTENT,
+            f"checkout session {checkout.get('id')} names no known donation",
+        )
+    mismatch = _check_total(
+        ctx,
+        intent,
+        checkout.get("amount_total"),
+        checkout.get("currency"),
+        f"checkout {checkout.get('id')}",
+    )
+    if mismatch is not None:
+        return mismatch
+    if checkout.get("mode") == "subscription":
+        subscription = object_id(checkout.get("subscription"))
+        if subscription and intent.subscription_id is None:
+            intent.subscription_id = subscription
+        if intent.status == IntentStatus.PENDING:
+            intent.status = IntentStatus.PROCESSING.value
+        return Outcome(
+            EventStatus.HANDLED, note="monthly gift started; each month comes as invoice.paid"
+        )
+    status = checkout.get("payment_status")
+    if status == "unpaid":
+        if intent.status == IntentStatus.PENDING:
+            intent.status = IntentStatus.PROCESSING.value
+        return Outcome(EventStatus.HANDLED, note="waiting for a delayed payment")
+    if status != "paid" or "charge" not in gathered:
+        return Outcome(EventStatus.IGNORED, note=f"payment_status {status!r}")
+    return _record(ctx, intent, gathered["charge"])
+
+
+def apply_checkout_failed(ctx: ApplyContext, _gathered: StripeDict) -> Outcome:
+    checkout = ctx.obj
+    intent = _intent(ctx.session, (checkout.get("metadata") or {}).get(INTENT_METADATA_KEY))
+    if intent is None:
+        return Outcome(EventStatus.IGNORED, note="no known donation")
+    if intent.status in (IntentStatus.PENDING, IntentStatus.PROCESSING):
+        intent.status = IntentStatus.FAILED.value
+    return Outcome(EventStatus.HANDLED, note=f"checkout {ctx.event['type'].rsplit('.', 1)[-1]}")
+
+
+# --- Invoices (monthly gifts) ----------------------------------------------------------------
+
+
+def _subscription_details(invoice: StripeDict) -> StripeDict:
+    parent = invoice.get("parent") or {}
+    details = parent.get("subscription_details") or {}
+    return details if isinstance(details, dict) else {}
+
+
+def gather_invoice(gateway: PaymentGateway, event: StripeDict) -> StripeDict:
+    invoice = event["data"]["object"]
+    if int(invoice.get("amount_paid") or 0) <= 0:
+        return {}
+    return {"charge": charge_of_invoice(gateway, str(invoice["id"]))}
+
+
+def apply_invoice_paid(ctx: ApplyContext, gathered: StripeDict) -> Outcome:
+    invoice = ctx.obj
+    if "charge" not in gathered:
+        return Outcome(EventStatus.IGNORED, note="nothing was paid")
+    details = _subscription_details(invoice)
+    subscription = object_id(details.get("subscription") or invoice.get("subscription"))
+    intent = _intent(ctx.session, (details.get("metadata") or {}).get(INTENT_METADATA_KEY))
+    if intent is None and subscription:
+        intent = ctx.session.scalar(
+            sa.select(DonationIntent)
+            .where(DonationIntent.subscription_id == subscription)
+            .with_for_update(of=DonationIntent)
+        )
+    if intent is None:
+        return ctx.flag(
+            FlagKind.UNKNOWN_INTENT, f"invoice {invoice.get('id')} names no known monthly gift"
+        )
+    mismatch = _check_total(
+        ctx,
+        intent,
+        invoice.get("amount_paid"),
+        invoice.get("currency"),
+        f"invoice {invoice.get('id')}",
+    )
+    if mismatch is not None:
+        return mismatch
+    if subscription and intent.subscription_id is None:
+        intent.subscription_id = subscription
+    return _record(ctx, intent, gathered["charge"], invoice_id=str(invoice["id"]))
+
+
+def apply_subscription_deleted(ctx: ApplyContext, _gathered: StripeDict) -> Outcome:
+    subscription = ctx.obj
+    intent = ctx.session.scalar(
+        sa.select(DonationIntent).where(DonationIntent.subscription_id == subscription.get("id"))
+    ) or _intent(ctx.session, (subscription.get("metadata") or {}).get(INTENT_METADATA_KEY))
+    if intent is None:
+        return Outcome(EventStatus.IGNORED, note="no known monthly gift")
+    books.mark_cancelled(intent)
+    return Outcome(EventStatus.HANDLED, note="monthly gift cancelled")
+
+
+HANDLERS: dict[str, tuple[Gatherer, Applier]] = {
+    "checkout.session.completed": (gather_checkout, apply_checkout),
+    "checkout.session.async_payment_succeeded": (gather_checkout, apply_checkout),
+    "checkout.session.async_payment_failed": (nothing, apply_checkout_failed),
+    "checkout.session.expired": (nothing, apply_checkout_failed),
+    "invoice.paid": (gather_invoice, apply_invoice_paid),
+    "customer.subscription.deleted": (nothing, apply_subscription_deleted),
+    "charge.refunded": (reversals.gather_charge_refunds, reversals.apply_refunds),
+    "charge.refund.updated": (reversals.gather_one_refund, reversals.apply_refunds),
+    "refund.updated": (reversals.gather_one_refund, reversals.apply_refunds),
+    "charge.dispute.created": (nothing, reversals.apply_dispute),
+    "charge.dispute.funds_withdrawn": (nothing, reversals.apply_dispute),
+    "charge.dispute.closed": (nothing, reversals.apply_dispute),
+}
+
+
+def handle_stored_event(
+    session: Session, gateway: PaymentGateway, *, event_pk: int, platform_fee_bps: int
+) -> list[int]:
+    """Handle one stored event (the job's body); returns parked events it unblocked.
+
+    Commits its own transactions (it is what a job runs). A provider that cannot be reached
+    leaves the event ``failed`` and re-raises, so the runner retries and Stripe's redelivery
+    runs it again; nothing is recorded twice because every step is idempotent.
+    """
+    with transaction(session):
+        row = session.get(StripeEvent, event_pk)
+        if row is None:
+            raise LookupError(f"no stored event {event_pk}")
+        event: StripeDict = json.loads(row.payload)
+        state = lock_state(session, event_pk)
+        if state.status not in RETRYABLE:
+            return []
+        handler = HANDLERS.get(event["type"])
+        if handler is None:
+            set_state(state, EventStatus.IGNORED, note="event type not used by Giving")
+            return []
+    gather, apply = handler
+    try:
+        gathered = gather(gateway, event)
+    except (GatewayError, KeyError, TypeError, ValueError) as exc:
+        _mark_failed(session, event_pk, exc)
+        raise
+    try:
+        with transaction(session):
+            state = lock_state(session, event_pk)
+            if state.status not in RETRYABLE:
+                return []
+            state.attempts += 1
+            ctx = ApplyContext(session, event_pk, event, platform_fee_bps)
+            outcome = apply(ctx, gathered)
+            set_state(state, outcome.status, note=outcome.note, waiting_for=outcome.waiting_for)
+    except Exception as exc:
+        _mark_failed(session, event_pk, exc)
+        raise
+    return [pk for pk in outcome.follow_ups if pk != event_pk]
+
+
+def _mark_failed(session: Session, event_pk: int, exc: BaseException) -> None:
+    log.warning("webhook event %s failed: %s", event_pk, exc)
+    with transaction(session):
+        state = lock_state(session, event_pk)
+        if state.status in RETRYABLE:
+            state.attempts += 1
+            set_state(state, EventStatus.FAILED, note=f"{type(exc).__name__}: {exc}")

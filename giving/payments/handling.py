@@ -1,0 +1,88 @@
+"""The shared shape of webhook handling: an event's context, outcomes and small readers.
+
+Handlers (handlers.py for payments, reversals.py for refunds and disputes) each get an
+``ApplyContext`` inside the transaction that holds the event's lock and return an
+``Outcome``; the job runner stores the outcome on the event's state row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from giving.db import utcnow
+from giving.payments.gateway import PaymentGateway, StripeDict
+from giving.payments.models import DonationIntent, EventStatus, FlagKind, PaymentFlag
+
+log = logging.getLogger(__name__)
+
+INTENT_METADATA_KEY = "giving_intent"
+
+
+@dataclass
+class Outcome:
+    status: EventStatus
+    note: str | None = None
+    waiting_for: str | None = None
+    follow_ups: list[int] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ApplyContext:
+    session: Session
+    event_pk: int
+    event: StripeDict
+    platform_fee_bps: int
+
+    @property
+    def obj(self) -> StripeDict:
+        data: StripeDict = self.event["data"]["object"]
+        return data
+
+    def flag(self, kind: str, summary: str, *, intent: DonationIntent | None = None) -> Outcome:
+        self.session.add(
+            PaymentFlag(
+                kind=FlagKind(kind).value,
+                event_pk=self.event_pk,
+                intent_id=intent.id if intent is not None else None,
+                summary=summary[:300],
+                detail={"event_id": self.event.get("id"), "type": self.event.get("type")},
+            )
+        )
+        log.warning("payment flagged (%s): %s", kind, summary)
+        return Outcome(EventStatus.FLAGGED, note=summary)
+
+
+Gatherer = Callable[[PaymentGateway, StripeDict], StripeDict]
+Applier = Callable[[ApplyContext, StripeDict], Outcome]
+
+
+def nothing(_gateway: PaymentGateway, _event: StripeDict) -> StripeDict:
+    return {}
+
+
+def object_id(value: Any) -> str | None:
+    if isinstance(value, dict):
+        return str(value["id"]) if value.get("id") else None
+    return str(value) if value else None
+
+
+def moment(unix: Any) -> dt.datetime:
+    try:
+        return dt.datetime.fromtimestamp(int(unix), dt.UTC)
+    except (TypeError, ValueError, OverflowError):
+        return utcnow()
+
+
+def park(charge_id: str) -> Outcome:
+    """Wait for the payment of ``charge_id``; recording it brings this event back."""
+    return Outcome(
+        EventStatus.PARKED,
+        note=f"waiting for the payment of charge {charge_id}",
+        waiting_for=f"charge:{charge_id}",
+    )

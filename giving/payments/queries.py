@@ -1,0 +1,91 @@
+"""Read side of payments: donor counts from the ledger, recent supporters, flags for admins."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, selectinload
+
+from giving.ledger.models import LedgerEntry
+from giving.ledger.rules import DISPUTE, DONATION, REFUND
+from giving.payments.models import Donation, DonationIntent, PaymentFlag
+
+
+def donor_count(session: Session, campaign_public_id: str) -> int:
+    """Distinct donors of a campaign, counted in the ledger by donor commitment.
+
+    A monthly donor's gifts share one commitment, so they count once; a paid donation
+    always has a commitment, so nothing pending or unpaid is ever counted.
+    """
+    total = session.scalar(
+        sa.select(sa.func.count(sa.distinct(LedgerEntry.donor_commitment))).where(
+            LedgerEntry.campaign == campaign_public_id,
+            LedgerEntry.kind == DONATION,
+            LedgerEntry.donor_commitment.is_not(None),
+        )
+    )
+    return int(total or 0)
+
+
+@dataclass(frozen=True)
+class Supporter:
+    """A recent gift as the public sees it: a name only if the donor allowed it."""
+
+    name: str | None
+    message: str | None
+    amount_minor: int
+    currency: str
+    given_at: dt.datetime
+
+
+def recent_supporters(session: Session, campaign_id: int, *, limit: int = 5) -> list[Supporter]:
+    """The latest gifts still standing: refunded or disputed ones are not shown as support."""
+    taken_back = (
+        sa.select(LedgerEntry.seq)
+        .where(LedgerEntry.reverses == Donation.ledger_seq, LedgerEntry.kind.in_((REFUND, DISPUTE)))
+        .exists()
+    )
+    stmt = (
+        sa.select(Donation)
+        .join(DonationIntent, DonationIntent.id == Donation.intent_id)
+        .where(Donation.campaign_id == campaign_id, ~taken_back)
+        .options(selectinload(Donation.intent))
+        .order_by(Donation.paid_at.desc(), Donation.id.desc())
+        .limit(limit)
+    )
+    return [
+        Supporter(
+            name=donation.intent.public_name,
+            message=donation.intent.message,
+            amount_minor=donation.amount_minor,
+            currency=donation.currency,
+            given_at=donation.paid_at,
+        )
+        for donation in session.scalars(stmt)
+    ]
+
+
+def payment_flags(
+    session: Session, *, include_resolved: bool = False, limit: int = 200
+) -> list[PaymentFlag]:
+    stmt = (
+        sa.select(PaymentFlag)
+        .order_by(PaymentFlag.created_at.desc(), PaymentFlag.id.desc())
+        .limit(limit)
+    )
+    if not include_resolved:
+        stmt = stmt.where(PaymentFlag.resolved_at.is_(None))
+    return list(session.scalars(stmt))
+
+
+def open_flag_count(session: Session) -> int:
+    total = session.scalar(
+        sa.select(sa.func.count(PaymentFlag.id)).where(PaymentFlag.resolved_at.is_(None))
+    )
+    return int(total or 0)
+
+
+def intent_by_public_id(session: Session, public_id: str) -> DonationIntent | None:
+    return session.scalar(sa.select(DonationIntent).where(DonationIntent.public_id == public_id))

@@ -1,0 +1,195 @@
+"""Giving pages: the giving form, checkout return pages, receipts and the admin flag list.
+
+Views parse input, call one service and render; the provider (Stripe or the sandbox) comes
+from runtime.py. The sandbox checkout page and the webhook endpoint are child blueprints.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+
+from giving.accounts.forms import EmptyForm
+from giving.campaigns.models import Campaign
+from giving.db import transaction
+from giving.errors import DomainError
+from giving.extensions import limiter
+from giving.forms_util import attach_error
+from giving.payments import queries, receipts, runtime, services
+from giving.payments.forms import DonateForm, ResolveFlagForm
+from giving.payments.models import Frequency
+from giving.payments.sandbox_views import bp as sandbox_bp
+from giving.payments.webhooks import bp as webhooks_bp
+from giving.web import current_actor, db_session, require_actor, settings
+
+bp = Blueprint("payments", __name__)
+bp.register_blueprint(webhooks_bp)
+bp.register_blueprint(sandbox_bp)
+
+
+@bp.record_once
+def _init(state: Any) -> None:
+    runtime.init_app(state.app)
+
+
+@bp.app_template_global()
+def donate_form(campaign: Campaign) -> DonateForm:
+    """A fresh giving form for a campaign page (templates/payments/_donate.html)."""
+    form = DonateForm(formdata=None)
+    actor = current_actor()
+    if actor is not None and not form.display_name.data:
+        form.display_name.data = actor.display_name
+    return form.for_currency(campaign.currency)
+
+
+@bp.app_template_global()
+def recent_supporters(campaign: Campaign) -> list[queries.Supporter]:
+    return queries.recent_supporters(db_session(), campaign.id)
+
+
+@bp.app_template_global()
+def donations_open() -> bool:
+    return runtime.config().accepts_donations
+
+
+def _give_page(campaign: Campaign, form: DonateForm, status: int = 200) -> ResponseReturnValue:
+    return render_template("payments/give.html", campaign=campaign, form=form), status
+
+
+@bp.route("/campaigns/<public_id>/give", methods=["GET", "POST"])
+@limiter.limit("20 per minute", methods=["POST"])
+def give(public_id: str) -> ResponseReturnValue:
+    session = db_session()
+    campaign = services.donatable_campaign(session, public_id)
+    form = DonateForm().for_currency(campaign.currency)
+    if not form.is_submitted():
+        actor = current_actor()
+        if actor is not None and not form.display_name.data:
+            form.display_name.data = actor.display_name
+        return _give_page(campaign, form)
+    if not runtime.config().accepts_donations:
+        form.form_errors.append(_("Online giving is not available on this site yet."))
+        return _give_page(campaign, form, 503)
+    if not form.validate():
+        return _give_page(campaign, form, 400)
+    try:
+        with transaction(session):
+            amount = services.check_amount(form.amount_text(campaign.currency), campaign.currency)
+            new = services.create_intent(
+                session,
+                campaign=campaign,
+                amount=amount,
+                frequency=Frequency(form.frequency.data),
+                display_name=None if form.anonymous.data else form.display_name.data,
+                anonymous=bool(form.anonymous.data) or not (form.display_name.data or "").strip(),
+                message=form.message.data,
+                email=form.email.data,
+                donor=current_actor(),
+                provider=runtime.config().provider,
+            )
+            checkout_url = services.start_checkout(
+                session,
+                runtime.gateway(session),
+                new,
+                success_url=url_for("payments.receipt", token=new.receipt_token, _external=True),
+                cancel_url=url_for(
+                    "payments.checkout_cancelled", intent=new.intent.public_id, _external=True
+                ),
+            )
+    except services.PaymentProviderUnavailable as exc:
+        form.form_errors.append(exc.message)
+        return _give_page(campaign, form, 503)
+    except DomainError as exc:
+        if exc.field == "amount":  # the amount a donor types is the custom amount field
+            exc = DomainError(exc.message, field="custom_amount")
+        attach_error(form, exc)
+        return _give_page(campaign, form, exc.status_code if exc.status_code != 404 else 400)
+    return redirect(checkout_url, code=303)
+
+
+@bp.route("/donations/cancelled/<intent>")
+def checkout_cancelled(intent: str) -> ResponseReturnValue:
+    found = queries.intent_by_public_id(db_session(), intent)
+    campaign = found.campaign if found is not None else None
+    return render_template("payments/cancelled.html", campaign=campaign)
+
+
+def _private(response: Response) -> Response:
+    """Receipt pages are bearer links: never cached, indexed or sent on as a referrer."""
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["X-Robots-Tag"] = "noindex, nofollow"
+    return response
+
+
+@bp.route("/donations/<token>")
+def receipt(token: str) -> ResponseReturnValue:
+    session = db_session()
+    intent = services.intent_by_receipt_token(session, token)
+    built = receipts.build_receipt(session, intent, token)
+    html = render_template(
+        "payments/receipt.html", receipt=built, intent=intent, campaign=intent.campaign, token=token
+    )
+    return _private(Response(html))
+
+
+@bp.route("/donations/<token>/proof/<int:seq>.json")
+def receipt_proof(token: str, seq: int) -> ResponseReturnValue:
+    session = db_session()
+    intent = services.intent_by_receipt_token(session, token)
+    donation = next((d for d in intent.donations if d.ledger_seq == seq), None)
+    if donation is None:
+        abort(404)
+    with transaction(session):
+        data = receipts.inclusion_proof_json(session, settings(), donation)
+    return _private(jsonify(data))
+
+
+@bp.post("/donations/<token>/cancel")
+def cancel_monthly(token: str) -> ResponseReturnValue:
+    form = EmptyForm()
+    session = db_session()
+    intent = services.intent_by_receipt_token(session, token)
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        with transaction(session):
+            services.cancel_monthly(session, runtime.gateway(session), intent)
+    except DomainError as exc:
+        flash(exc.message, "error")
+    else:
+        flash(_("Your monthly gift is cancelled. Thank you for your support."), "success")
+    return redirect(url_for("payments.receipt", token=token), code=303)
+
+
+# --- admin: payments that need a person ------------------------------------------------------
+
+
+@bp.route("/admin/payments/flags")
+def admin_flags() -> ResponseReturnValue:
+    actor = require_actor()
+    if not actor.is_admin:
+        abort(403)
+    flags = queries.payment_flags(db_session(), include_resolved=True)
+    return render_template("payments/admin_flags.html", flags=flags, form=ResolveFlagForm())
+
+
+@bp.post("/admin/payments/flags/<int:flag_id>/resolve")
+def admin_resolve_flag(flag_id: int) -> ResponseReturnValue:
+    actor = require_actor()
+    form = ResolveFlagForm()
+    if not form.validate_on_submit():
+        flash(_("Say what was done about it."), "error")
+        return redirect(url_for("payments.admin_flags"), code=303)
+    session = db_session()
+    try:
+        with transaction(session):
+            services.resolve_flag(session, actor=actor, flag_id=flag_id, note=form.note.data)
+    except DomainError as exc:
+        flash(exc.message, "error")
+    else:
+        flash(_("The flag is marked as resolved."), "success")
+    return redirect(url_for("payments.admin_flags"), code=303)
