@@ -1,0 +1,1 @@
+"""Disbursements: budgets, evidenced spending requests, approvals, and where donations went."""

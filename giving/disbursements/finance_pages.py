@@ -1,0 +1,355 @@
+"""The campaign's books: requests, decisions, evidence and the activity log.
+
+Readers are the campaign's organisers, its host's members, auditors and admins; anyone else
+gets 404, as if the page did not exist (visitors are asked to log in first). Each handler
+parses a form, calls one service and renders or redirects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+
+from giving.campaigns.models import Campaign
+from giving.db import transaction
+from giving.disbursements import queries, services
+from giving.disbursements.access import can_decide, can_request, can_view_books
+from giving.disbursements.evidence import MAX_EVIDENCE_BYTES
+from giving.disbursements.forms import (
+    BudgetForm,
+    DecisionForm,
+    DisbursementForm,
+    EvidenceForm,
+    RedactedCopyForm,
+)
+from giving.disbursements.models import Category, Disbursement
+from giving.errors import Conflict, DomainError, NotFound, PermissionDenied
+from giving.forms_util import attach_error
+from giving.hosts.services import host_of
+from giving.impact import links
+from giving.money import Money
+from giving.storage import LocalStorage, app_storage
+from giving.web import db_session, login_required, require_actor
+
+
+def evidence_storage() -> LocalStorage:
+    """Evidence lives in its own directory beside (never inside) the web-served files."""
+    return LocalStorage(app_storage(current_app).root / "evidence")
+
+
+def max_evidence_bytes() -> int:
+    return int(current_app.config.get("EVIDENCE_MAX_BYTES", MAX_EVIDENCE_BYTES))
+
+
+def uploads(files: Any) -> list[services.EvidenceUpload]:
+    """The chosen files, each read to one byte past the limit (enough to refuse it)."""
+    limit = max_evidence_bytes()
+    result = []
+    for item in files or []:
+        if item is None or not getattr(item, "filename", ""):
+            continue
+        result.append(services.EvidenceUpload(item.stream.read(limit + 1), item.filename))
+    return result
+
+
+def books_campaign(public_id: str) -> Campaign:
+    """The campaign, if the actor may read its books; 404 otherwise."""
+    session = db_session()
+    campaign = session.scalar(sa.select(Campaign).where(Campaign.public_id == public_id))
+    if campaign is None or not can_view_books(session, require_actor(), campaign):
+        raise NotFound(_("We could not find that campaign."))
+    return campaign
+
+
+def _status(exc: DomainError) -> int:
+    return 409 if isinstance(exc, Conflict) else 400
+
+
+def _context(campaign: Campaign) -> dict[str, Any]:
+    session = db_session()
+    actor = require_actor()
+    return {
+        "campaign": campaign,
+        "host": host_of(session, campaign),
+        "can_request": can_request(actor, campaign),
+        "can_decide": can_decide(session, actor, campaign),
+    }
+
+
+@login_required
+def overview(public_id: str) -> ResponseReturnValue:
+    campaign = books_campaign(public_id)
+    session = db_session()
+    return render_template(
+        "disbursements/overview.html",
+        disbursements=queries.disbursements_of(session, campaign),
+        money_flow=queries.campaign_money_flow(session, campaign),
+        budget_rows=queries.budget_vs_actual(session, campaign),
+        **_context(campaign),
+    )
+
+
+@login_required
+def activity(public_id: str) -> ResponseReturnValue:
+    campaign = books_campaign(public_id)
+    return render_template(
+        "disbursements/activity.html",
+        entries=queries.activity_of(db_session(), campaign),
+        category_labels={category.value: category.label for category in Category},
+        **_context(campaign),
+    )
+
+
+@login_required
+def edit_budget(public_id: str) -> ResponseReturnValue:
+    campaign = books_campaign(public_id)
+    actor = require_actor()
+    if not can_request(actor, campaign):
+        raise PermissionDenied(_("Only this campaign's organisers can set its budget."))
+    session = db_session()
+    planned = queries.budget_amounts(session, campaign)
+    form = BudgetForm(
+        data={
+            name: (str(Money(planned[name], campaign.currency).major) if planned.get(name) else "")
+            for name in BudgetForm.CATEGORY_FIELDS
+        }
+    )
+    if form.validate_on_submit():
+        try:
+            with transaction(session):
+                services.set_budget(
+                    session, actor=actor, campaign=campaign, amounts=form.amounts(campaign.currency)
+                )
+        except DomainError as exc:
+            if exc.status_code in (403, 404):
+                raise
+            attach_error(form, exc)
+            page = render_template("disbursements/budget.html", form=form, **_context(campaign))
+            return page, _status(exc)
+        flash(_("The budget is saved."), "success")
+        return redirect(url_for("disbursements.overview", public_id=campaign.public_id))
+    status = 400 if form.is_submitted() else 200
+    return render_template("disbursements/budget.html", form=form, **_context(campaign)), status
+
+
+@login_required
+def new_request(public_id: str) -> ResponseReturnValue:
+    campaign = books_campaign(public_id)
+    actor = require_actor()
+    if not can_request(actor, campaign):
+        raise PermissionDenied(_("Only this campaign's organisers can request disbursements."))
+    form = DisbursementForm(data={"currency": campaign.currency})
+    if form.validate_on_submit():
+        session = db_session()
+        try:
+            with transaction(session):
+                disbursement = services.request_disbursement(
+                    session,
+                    actor=actor,
+                    campaign=campaign,
+                    payee=form.payee.data,
+                    amount=form.money(),
+                    category=form.category.data,
+                    spent_on=form.spent_on.data,
+                    description=form.description.data,
+                    groups_reached=form.groups_reached.data or "",
+                    people_reached=form.people_reached.data,
+                    evidence=uploads(form.evidence.data),
+                    storage=evidence_storage(),
+                    max_bytes=max_evidence_bytes(),
+                )
+                links.set_disbursement_children(
+                    session,
+                    actor=actor,
+                    disbursement=disbursement,
+                    refs=request.form.getlist("children"),
+                )
+        except DomainError as exc:
+            if exc.status_code in (403, 404):
+                raise
+            attach_error(form, exc)
+            page = render_template("disbursements/request.html", form=form, **_context(campaign))
+            return page, _status(exc)
+        flash(_("Your request is sent; a finance member of the host will decide on it."), "success")
+        return redirect(_detail_url(disbursement))
+    status = 400 if form.is_submitted() else 200
+    return render_template("disbursements/request.html", form=form, **_context(campaign)), status
+
+
+def _detail_url(disbursement: Disbursement) -> str:
+    return url_for(
+        "disbursements.show_request",
+        public_id=disbursement.campaign.public_id,
+        disbursement_id=disbursement.id,
+    )
+
+
+def _detail_page(
+    campaign: Campaign,
+    disbursement: Disbursement,
+    *,
+    decision_form: DecisionForm | None = None,
+    evidence_form: EvidenceForm | None = None,
+    redacted_forms: dict[int, RedactedCopyForm] | None = None,
+    status: int = 200,
+) -> ResponseReturnValue:
+    forms = {
+        e.id: RedactedCopyForm(prefix=f"redacted-{e.id}", formdata=None)
+        for e in disbursement.evidence
+    }
+    forms.update(redacted_forms or {})
+    page = render_template(
+        "disbursements/detail.html",
+        disbursement=disbursement,
+        decision_form=decision_form or DecisionForm(formdata=None),
+        evidence_form=evidence_form or EvidenceForm(formdata=None),
+        redacted_forms=forms,
+        available=services.available_balance(db_session(), campaign),
+        is_requester=require_actor().id == disbursement.requested_by_id,
+        **_context(campaign),
+    )
+    return page, status
+
+
+@login_required
+def show_request(public_id: str, disbursement_id: int) -> ResponseReturnValue:
+    campaign = books_campaign(public_id)
+    disbursement = queries.disbursement_in(db_session(), campaign, disbursement_id)
+    return _detail_page(campaign, disbursement)
+
+
+def _decide(
+    public_id: str,
+    disbursement_id: int,
+    action: Callable[..., Disbursement],
+    reason_keyword: str,
+    message: str,
+) -> ResponseReturnValue:
+    campaign = books_campaign(public_id)
+    session = db_session()
+    disbursement = queries.disbursement_in(session, campaign, disbursement_id)
+    form = DecisionForm()
+    if not form.validate_on_submit():
+        return _detail_page(campaign, disbursement, decision_form=form, status=400)
+    try:
+        with transaction(session):
+            action(
+                session,
+                actor=require_actor(),
+                disbursement=disbursement,
+                **{reason_keyword: form.reason.data or ""},
+            )
+    except DomainError as exc:
+        if exc.status_code in (403, 404):
+            raise
+        session.expire_all()
+        disbursement = queries.disbursement_in(session, campaign, disbursement_id)
+        attach_error(form, exc)
+        return _detail_page(campaign, disbursement, decision_form=form, status=_status(exc))
+    flash(message, "success")
+    return redirect(_detail_url(disbursement))
+
+
+@login_required
+def approve(public_id: str, disbursement_id: int) -> ResponseReturnValue:
+    return _decide(
+        public_id,
+        disbursement_id,
+        services.approve_disbursement,
+        "note",
+        _("Approved and recorded in the ledger."),
+    )
+
+
+@login_required
+def reject(public_id: str, disbursement_id: int) -> ResponseReturnValue:
+    return _decide(
+        public_id,
+        disbursement_id,
+        services.reject_disbursement,
+        "reason",
+        _("The request is rejected; the organisers can see your reason."),
+    )
+
+
+@login_required
+def reverse(public_id: str, disbursement_id: int) -> ResponseReturnValue:
+    return _decide(
+        public_id,
+        disbursement_id,
+        services.reverse_disbursement,
+        "reason",
+        _("The disbursement is reversed; the money is back in the campaign's fund."),
+    )
+
+
+@login_required
+def add_evidence(public_id: str, disbursement_id: int) -> ResponseReturnValue:
+    campaign = books_campaign(public_id)
+    session = db_session()
+    disbursement = queries.disbursement_in(session, campaign, disbursement_id)
+    form = EvidenceForm()
+    if not form.validate_on_submit():
+        return _detail_page(campaign, disbursement, evidence_form=form, status=400)
+    try:
+        with transaction(session):
+            services.add_evidence(
+                session,
+                actor=require_actor(),
+                disbursement=disbursement,
+                evidence=uploads(form.evidence.data),
+                storage=evidence_storage(),
+                max_bytes=max_evidence_bytes(),
+            )
+    except DomainError as exc:
+        if exc.status_code in (403, 404):
+            raise
+        session.expire_all()
+        disbursement = queries.disbursement_in(session, campaign, disbursement_id)
+        attach_error(form, exc)
+        return _detail_page(campaign, disbursement, evidence_form=form, status=_status(exc))
+    flash(_("The evidence is added."), "success")
+    return redirect(_detail_url(disbursement))
+
+
+@login_required
+def publish_redacted(public_id: str, token: str) -> ResponseReturnValue:
+    campaign = books_campaign(public_id)
+    session = db_session()
+    evidence = queries.evidence_by_token(session, token)
+    if evidence is None or evidence.disbursement.campaign_id != campaign.id:
+        raise NotFound(_("We could not find that file."))
+    disbursement = evidence.disbursement
+    form = RedactedCopyForm(prefix=f"redacted-{evidence.id}")
+    upload = uploads([form.file.data])
+    if not form.validate_on_submit() or not upload:
+        if not upload:
+            form.file.errors = [*form.file.errors, _("Choose the redacted file.")]
+        return _detail_page(campaign, disbursement, redacted_forms={evidence.id: form}, status=400)
+    try:
+        with transaction(session):
+            services.publish_redacted(
+                session,
+                actor=require_actor(),
+                evidence=evidence,
+                upload=upload[0],
+                caption=form.caption.data or "",
+                storage=evidence_storage(),
+                max_bytes=max_evidence_bytes(),
+            )
+    except DomainError as exc:
+        if exc.status_code in (403, 404):
+            raise
+        session.expire_all()
+        disbursement = queries.disbursement_in(session, campaign, disbursement.id)
+        attach_error(form, exc)
+        return _detail_page(
+            campaign, disbursement, redacted_forms={evidence.id: form}, status=_status(exc)
+        )
+    flash(_("The redacted copy is published beside the original's digest."), "success")
+    return redirect(_detail_url(disbursement))

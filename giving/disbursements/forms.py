@@ -1,0 +1,143 @@
+"""Disbursement forms: the shape of what people type and upload; rules live in services."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, MultipleFileField
+from wtforms import DateField, IntegerField, SelectChoice, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import ValidationError as FieldError
+
+from giving.campaigns.models import CampaignCategory
+from giving.errors import ValidationError
+from giving.money import SUPPORTED_CURRENCIES, Money, parse_major_amount
+
+
+def category_choices() -> list[SelectChoice]:
+    return [SelectChoice(category.value, category.label) for category in CampaignCategory]
+
+
+def amount_error(message: str) -> str:
+    """A translatable message for what ``parse_major_amount`` refused."""
+    if "decimal places" in message:
+        return str(_l("Use at most two decimal places, such as 120.50."))
+    if "more than zero" in message:
+        return str(_l("The amount must be more than zero."))
+    if "larger" in message:
+        return str(_l("That amount is larger than Giving accepts."))
+    return str(_l("Enter the amount as a number, such as 120 or 120.50."))
+
+
+def parse_amount(text: str, currency: str) -> Money:
+    try:
+        return parse_major_amount(text or "", currency)
+    except ValidationError as exc:
+        raise FieldError(amount_error(exc.message)) from None
+
+
+_EVIDENCE_HELP = _l(
+    "Receipts or invoices: PDF, JPEG, PNG or WebP, up to 10 MB each and 12 MB together "
+    "(add more files afterwards), at most 5 files. They stay private; you may publish a "
+    "redacted copy later."
+)
+
+
+class DisbursementForm(FlaskForm):  # type: ignore[misc]
+    payee = StringField(
+        _l("Paid to"),
+        validators=[DataRequired(), Length(max=200)],
+        description=_l(
+            "The shop, school or supplier paid. Only organisers, the host and auditors see it."
+        ),
+    )
+    amount = StringField(_l("Amount"), validators=[DataRequired(), Length(max=32)])
+    currency = SelectField(
+        _l("Currency"), choices=[SelectChoice(c, c) for c in SUPPORTED_CURRENCIES]
+    )
+    category = SelectField(_l("Category"))
+    spent_on = DateField(_l("Date of the purchase or payment"), validators=[DataRequired()])
+    description = TextAreaField(
+        _l("What the money is for"),
+        validators=[DataRequired(), Length(max=2000)],
+        description=_l(
+            "Shown to the public once approved. Never name a child, their school or village, "
+            "and never include identity-card or phone numbers."
+        ),
+    )
+    groups_reached = StringField(
+        _l("Groups reached"),
+        validators=[Optional(), Length(max=300)],
+        description=_l("E.g. “Grade 3 class”. Public once approved."),
+    )
+    people_reached = IntegerField(
+        _l("Number of people reached"),
+        validators=[Optional(), NumberRange(min=0, max=1_000_000)],
+    )
+    evidence = MultipleFileField(_l("Evidence files"), description=_EVIDENCE_HELP)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.category.choices = category_choices()
+
+    def validate_amount(self, field: Any) -> None:
+        parse_amount(field.data, self.currency.data or "CNY")
+
+    def money(self) -> Money:
+        return parse_amount(self.amount.data, self.currency.data)
+
+
+class EvidenceForm(FlaskForm):  # type: ignore[misc]
+    evidence = MultipleFileField(_l("More evidence files"), description=_EVIDENCE_HELP)
+
+
+class DecisionForm(FlaskForm):  # type: ignore[misc]
+    reason = TextAreaField(
+        _l("Reason"),
+        validators=[Optional(), Length(max=2000)],
+        description=_l("Required to reject or reverse; the organisers read it."),
+    )
+
+
+class RedactedCopyForm(FlaskForm):  # type: ignore[misc]
+    file = FileField(
+        _l("Redacted copy"),
+        description=_l(
+            "The same document with addresses, names and numbers blacked out. "
+            "PDF, JPEG, PNG or WebP. Photos are published without their location data."
+        ),
+    )
+    caption = StringField(
+        _l("Caption"),
+        validators=[Optional(), Length(max=300)],
+        description=_l("Optional; public."),
+    )
+
+
+class BudgetForm(FlaskForm):  # type: ignore[misc]
+    """One amount per category; built with the campaign's categories at runtime."""
+
+    food = StringField(_l("Food"), validators=[Optional(), Length(max=32)])
+    education = StringField(_l("Education"), validators=[Optional(), Length(max=32)])
+    health = StringField(_l("Health"), validators=[Optional(), Length(max=32)])
+    shelter = StringField(_l("Shelter"), validators=[Optional(), Length(max=32)])
+    transport = StringField(_l("Transport"), validators=[Optional(), Length(max=32)])
+    other = StringField(_l("Other"), validators=[Optional(), Length(max=32)])
+
+    CATEGORY_FIELDS = ("food", "education", "health", "shelter", "transport", "other")
+
+    def amounts(self, currency: str) -> dict[str, int]:
+        """Minor units per category; an empty field or 0 means nothing planned."""
+        result: dict[str, int] = {}
+        for name in self.CATEGORY_FIELDS:
+            text = (getattr(self, name).data or "").strip()
+            if text in ("", "0"):
+                result[name] = 0
+                continue
+            try:
+                result[name] = parse_major_amount(text, currency).amount_minor
+            except ValidationError as exc:
+                raise ValidationError(amount_error(exc.message), field=name) from None
+        return result

@@ -1,0 +1,79 @@
+"""Public spending pages and evidence files.
+
+The public sees approved spending with its category, amount, date, description and the
+groups reached, the redacted evidence copies organisers published, and the SHA-256 of every
+original (the same digests the ledger entry carries). Originals are served only to the
+campaign's books readers; for everyone else they do not exist (404).
+"""
+
+from __future__ import annotations
+
+from flask import abort, render_template, send_file
+from flask.typing import ResponseReturnValue
+from werkzeug.wrappers import Response
+
+from giving.campaigns.queries import campaign_by_slug
+from giving.disbursements import queries
+from giving.disbursements.access import can_view_books
+from giving.disbursements.evidence import ACCEPTED_TYPES
+from giving.disbursements.finance_pages import evidence_storage
+from giving.disbursements.models import EvidenceFile
+from giving.hosts.services import host_of
+from giving.web import current_actor, db_session
+
+# Files are data, never pages: no scripts, no plugins, no framing, even if a browser sniffs.
+FILE_CSP = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"
+
+
+def spending(slug: str) -> ResponseReturnValue:
+    session = db_session()
+    actor = current_actor()
+    campaign = campaign_by_slug(session, slug, actor=actor)
+    return render_template(
+        "disbursements/public.html",
+        campaign=campaign,
+        host=host_of(session, campaign),
+        disbursements=queries.public_disbursements(session, campaign),
+        money_flow=queries.campaign_money_flow(session, campaign),
+        budget_rows=queries.budget_vs_actual(session, campaign),
+        can_view_books=can_view_books(session, actor, campaign),
+    )
+
+
+def _serve(evidence: EvidenceFile, key: str, content_type: str, *, public: bool) -> Response:
+    try:
+        path = evidence_storage().path_for(key)
+    except FileNotFoundError:
+        abort(404)
+    suffix = ACCEPTED_TYPES.get(content_type, (".bin", None))[0]
+    kind = "redacted" if public else "original"
+    response = send_file(
+        path,
+        mimetype=content_type,
+        as_attachment=content_type == "application/pdf",
+        download_name=f"evidence-{evidence.id}-{kind}{suffix}",
+        conditional=True,
+        max_age=0,
+    )
+    response.headers["Content-Security-Policy"] = FILE_CSP
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.cache_control.public = False
+    response.cache_control.private = True
+    if not public:
+        response.cache_control.no_store = True
+    return response
+
+
+def original_file(token: str) -> ResponseReturnValue:
+    evidence = queries.original_for(db_session(), token, actor=current_actor())
+    return _serve(evidence, evidence.storage_key, evidence.content_type, public=False)
+
+
+def redacted_file(token: str) -> ResponseReturnValue:
+    evidence = queries.redacted_for(db_session(), token, actor=current_actor())
+    assert evidence.redacted_key is not None
+    assert evidence.redacted_content_type is not None
+    response = _serve(evidence, evidence.redacted_key, evidence.redacted_content_type, public=True)
+    # The ledger commits to the original's digest; say which original this copy stands for.
+    response.headers["X-Original-SHA256"] = evidence.sha256
+    return response

@@ -1,0 +1,69 @@
+"""The disbursements blueprint: which URL runs which page, and the template helpers.
+
+Private pages (the campaign's books) live under ``/finance/<public id>`` and are handled in
+``finance_pages``; the public spending page and evidence files in ``public_pages``. The
+partials ``disbursements/_budget.html``, ``_money_flow.html`` and ``_where_money_went.html``
+can be included from other packages' pages: they call the template globals below when the
+page did not pass the figures in.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+from giving.campaigns.models import Campaign
+from giving.disbursements import finance_pages as fin
+from giving.disbursements import public_pages as pub
+from giving.disbursements import queries
+from giving.hosts.models import HostOrganisation
+from giving.hosts.services import host_of
+from giving.web import db_session
+
+bp = Blueprint("disbursements", __name__)
+
+_GET = ["GET"]
+_POST = ["POST"]
+_FORM = ["GET", "POST"]
+_BOOKS = "/finance/<public_id>"
+_REQUEST = _BOOKS + "/disbursements/<int:disbursement_id>"
+
+# Public.
+bp.add_url_rule("/c/<slug>/spending", "spending", pub.spending, methods=_GET)
+bp.add_url_rule("/evidence/<token>/redacted", "redacted_file", pub.redacted_file, methods=_GET)
+bp.add_url_rule("/evidence/<token>/original", "original_file", pub.original_file, methods=_GET)
+
+# The campaign's books.
+bp.add_url_rule(_BOOKS, "overview", fin.overview, methods=_GET)
+bp.add_url_rule(_BOOKS + "/activity", "activity", fin.activity, methods=_GET)
+bp.add_url_rule(_BOOKS + "/budget", "edit_budget", fin.edit_budget, methods=_FORM)
+bp.add_url_rule(_BOOKS + "/disbursements/new", "new_request", fin.new_request, methods=_FORM)
+bp.add_url_rule(_REQUEST, "show_request", fin.show_request, methods=_GET)
+bp.add_url_rule(_REQUEST + "/approve", "approve", fin.approve, methods=_POST)
+bp.add_url_rule(_REQUEST + "/reject", "reject", fin.reject, methods=_POST)
+bp.add_url_rule(_REQUEST + "/reverse", "reverse", fin.reverse, methods=_POST)
+bp.add_url_rule(_REQUEST + "/evidence", "add_evidence", fin.add_evidence, methods=_POST)
+bp.add_url_rule(
+    _BOOKS + "/evidence/<token>/redacted", "publish_redacted", fin.publish_redacted, methods=_POST
+)
+
+
+@bp.app_template_global("budget_vs_actual")
+def _budget_vs_actual(campaign: Campaign) -> list[queries.BudgetRow]:
+    return queries.budget_vs_actual(db_session(), campaign)
+
+
+@bp.app_template_global("campaign_money_flow")
+def _campaign_money_flow(campaign: Campaign) -> queries.MoneyFlow:
+    return queries.campaign_money_flow(db_session(), campaign)
+
+
+@bp.app_template_global("campaign_host")
+def _campaign_host(campaign: Campaign) -> HostOrganisation | None:
+    return host_of(db_session(), campaign)
+
+
+@bp.app_template_global("donation_trace")
+def _donation_trace(ledger_seq: int | None) -> queries.DonationTrace | None:
+    if ledger_seq is None:
+        return None
+    return queries.donation_trace(db_session(), ledger_seq)

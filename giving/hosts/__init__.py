@@ -1,0 +1,1 @@
+"""Host organisations: registered charities that hold campaign funds and approve spending."""
