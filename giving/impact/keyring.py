@@ -1,0 +1,37 @@
+"""The running app's field cipher, built once at start-up from ``GIVING_DATA_KEY``."""
+
+from __future__ import annotations
+
+import os
+
+from flask import Flask, current_app
+
+from giving.impact.crypto import FieldCipher, cipher_from_environment
+
+_CIPHER = "giving.impact.cipher"
+
+
+def install_cipher(app: Flask) -> FieldCipher:
+    """Build the cipher from GIVING_DATA_KEY: Flask config (tests), settings, or environment.
+
+    Production without the variable raises ConfigError here, at start-up, before anything is
+    served; locally a key is generated into the instance folder.
+    """
+    environ = dict(os.environ)
+    giving_settings = app.extensions["giving.settings"]
+    configured = app.config.get("GIVING_DATA_KEY") or getattr(giving_settings, "data_key", None)
+    if configured:
+        environ["GIVING_DATA_KEY"] = configured
+    cipher = cipher_from_environment(
+        environ,
+        instance_path=giving_settings.instance_path,
+        is_production=giving_settings.is_production,
+    )
+    app.extensions[_CIPHER] = cipher
+    return cipher
+
+
+def field_cipher() -> FieldCipher:
+    """The current app's cipher (inside an app or request context)."""
+    cipher: FieldCipher = current_app.extensions[_CIPHER]
+    return cipher

@@ -1,0 +1,341 @@
+"""The children's registry: registering, reading (logged), editing and erasing a child.
+
+Rules worth knowing:
+
+* Every function takes the actor and checks it against ``giving.impact.access``: strangers
+  get NotFound (the registry does not exist for them), read-only viewers PermissionDenied.
+* Reading a child is logged before the record is returned, in the caller's transaction: a
+  list logs one ``listed`` row per child shown, the full (decrypted) record a ``viewed`` row.
+  Entry points commit even for reads, so the log is never lost with a rolled-back request.
+* Changes are written to the audit log without any personal data: the child's random ref
+  and which fields changed, never their values.
+* Erasure wipes the code and every encrypted field for good. A child some disbursement
+  reached keeps its coarse attributes (age band, sex, province) so published figures stay
+  reproducible; any other tombstone keeps nothing. Ledger entries hold only digests, so
+  they remain valid either way.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from dataclasses import fields as dataclass_fields
+from dataclasses import replace
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+from sqlalchemy.orm import Session
+
+from giving.accounts.models import User
+from giving.audit.services import record_action
+from giving.campaigns.models import Campaign
+from giving.db import utcnow
+from giving.errors import Conflict, NotFound
+from giving.impact import fields
+from giving.impact.access import require_manager, require_not_frozen, require_viewer
+from giving.impact.crypto import FieldCipher
+from giving.impact.fields import ChildValues
+from giving.impact.models import (
+    AccessKind,
+    BeneficiaryChild,
+    ChildAccessLog,
+    DisbursementBeneficiary,
+)
+from giving.impact.records import ChildRecord, decrypt_record, seal, values_from_record
+
+MAX_CHILDREN_PER_CAMPAIGN = 5_000
+REGISTRY_PAGE_SIZE = 100
+_CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L: read aloud and copied by hand
+_FIELD_NAMES = tuple(field.name for field in dataclass_fields(ChildValues))
+
+
+# --- the access log ----------------------------------------------------------------------
+
+
+def log_reads(
+    session: Session,
+    *,
+    actor: User,
+    campaign: Campaign,
+    children: Sequence[BeneficiaryChild],
+    kind: AccessKind,
+) -> None:
+    now = utcnow()
+    session.add_all(
+        ChildAccessLog(
+            occurred_at=now,
+            actor_id=actor.id,
+            campaign_id=campaign.id,
+            child_id=child.id,
+            kind=kind.value,
+        )
+        for child in children
+    )
+    session.flush()
+
+
+# --- lookups -----------------------------------------------------------------------------
+
+
+def live_children_query(campaign: Campaign) -> sa.Select[BeneficiaryChild]:
+    return (
+        sa.select(BeneficiaryChild)
+        .where(BeneficiaryChild.campaign_id == campaign.id, BeneficiaryChild.erased_at.is_(None))
+        .order_by(BeneficiaryChild.code)
+    )
+
+
+def _child(session: Session, campaign: Campaign, ref: str) -> BeneficiaryChild:
+    child = session.scalar(
+        sa.select(BeneficiaryChild).where(
+            BeneficiaryChild.ref == ref,
+            BeneficiaryChild.campaign_id == campaign.id,
+            BeneficiaryChild.erased_at.is_(None),
+        )
+    )
+    if child is None:
+        raise NotFound(_("We could not find that child's record."))
+    return child
+
+
+def list_children(
+    session: Session,
+    *,
+    actor: User | None,
+    campaign: Campaign,
+    page: int = 1,
+    per_page: int = REGISTRY_PAGE_SIZE,
+) -> list[BeneficiaryChild]:
+    """One page of the registry's lines (nothing decrypted); each child shown is logged."""
+    viewer = require_viewer(session, actor, campaign)
+    query = live_children_query(campaign).limit(per_page).offset((max(page, 1) - 1) * per_page)
+    children = list(session.scalars(query))
+    log_reads(session, actor=viewer, campaign=campaign, children=children, kind=AccessKind.LISTED)
+    return children
+
+
+def read_child(
+    session: Session,
+    *,
+    actor: User | None,
+    campaign: Campaign,
+    ref: str,
+    cipher: FieldCipher,
+    kind: AccessKind = AccessKind.VIEWED,
+) -> ChildRecord:
+    """One child's full record, decrypted, with the read logged."""
+    viewer = require_viewer(session, actor, campaign)
+    if kind is AccessKind.EDIT_FORM:
+        require_manager(session, actor, campaign)
+    child = _child(session, campaign, ref)
+    log_reads(session, actor=viewer, campaign=campaign, children=[child], kind=kind)
+    return decrypt_record(cipher, child)
+
+
+# --- registering and editing -------------------------------------------------------------
+
+
+def new_ref() -> str:
+    return secrets.token_hex(8)
+
+
+def codes_in_use_by(session: Session, campaign: Campaign) -> set[str]:
+    return set(
+        session.scalars(
+            sa.select(BeneficiaryChild.code).where(
+                BeneficiaryChild.campaign_id == campaign.id, BeneficiaryChild.code.is_not(None)
+            )
+        )
+    )
+
+
+def generate_code(taken: set[str]) -> str:
+    """A fresh "C-XXXX" code not in ``taken``; longer ones once short ones grow scarce."""
+    for length in (4, 4, 4, 4, 4, 4, 4, 4, 6, 6, 6, 6, 8):
+        code = "C-" + "".join(secrets.choice(_CODE_ALPHABET) for _ in range(length))
+        # Generated codes mix letters and digits, like organisers' own (fields.clean_code).
+        has_digit = any(char.isdigit() for char in code[2:])
+        has_letter = any(char.isalpha() for char in code[2:])
+        if code not in taken and has_digit and has_letter:
+            return code
+    raise RuntimeError("could not generate an unused child code")  # pragma: no cover
+
+
+def _count_live(session: Session, campaign: Campaign) -> int:
+    return (
+        session.scalar(
+            sa.select(sa.func.count(BeneficiaryChild.id)).where(
+                BeneficiaryChild.campaign_id == campaign.id,
+                BeneficiaryChild.erased_at.is_(None),
+            )
+        )
+        or 0
+    )
+
+
+def check_values(values: ChildValues) -> ChildValues:
+    """Run every field check on ``values`` (already-typed values from a form or a row)."""
+    consent = fields.clean_consent(values.consent)
+    return ChildValues(
+        code=fields.clean_code(values.code),
+        age_band=fields.clean_age_band(values.age_band),
+        sex=fields.clean_sex(values.sex),
+        province=fields.clean_province(values.province),
+        city=fields.clean_city(values.city),
+        needs=fields.clean_needs(values.needs),
+        needs_detail=fields.clean_free_text(
+            values.needs_detail, field="needs_detail", maximum=fields.NEEDS_DETAIL_MAX
+        ),
+        consent=consent,
+        consent_date=fields.clean_consent_date(consent, values.consent_date),
+        notes=fields.clean_free_text(values.notes, field="notes", maximum=fields.NOTES_MAX),
+    )
+
+
+def _apply(cipher: FieldCipher, child: BeneficiaryChild, values: ChildValues) -> None:
+    child.age_band = values.age_band
+    child.sex = values.sex
+    child.province = values.province
+    child.needs = ",".join(values.needs)
+    child.consent = values.consent
+    child.consent_date = values.consent_date
+    child.city_enc = seal(cipher, child, "city", values.city)
+    child.needs_detail_enc = seal(cipher, child, "needs_detail", values.needs_detail)
+    child.notes_enc = seal(cipher, child, "notes", values.notes)
+
+
+def add_children(
+    session: Session,
+    *,
+    actor: User | None,
+    campaign: Campaign,
+    rows: Sequence[ChildValues],
+    cipher: FieldCipher,
+    source: str = "form",
+) -> list[BeneficiaryChild]:
+    """Register checked ``rows`` (codes unique in the campaign); all or nothing."""
+    organiser = require_manager(session, actor, campaign)
+    require_not_frozen(campaign)
+    if _count_live(session, campaign) + len(rows) > MAX_CHILDREN_PER_CAMPAIGN:
+        raise Conflict(
+            _(
+                "A campaign registers at most %(max)s children.",
+                max=MAX_CHILDREN_PER_CAMPAIGN,
+            )
+        )
+    taken = codes_in_use_by(session, campaign)
+    children: list[BeneficiaryChild] = []
+    for row in rows:
+        values = check_values(row)
+        code = values.code
+        if code is None:
+            code = generate_code(taken)
+        elif code in taken:
+            raise Conflict(
+                _("The code %(code)s is already used in this campaign.", code=code),
+                field="code",
+            )
+        taken.add(code)
+        child = BeneficiaryChild(
+            ref=new_ref(), campaign_id=campaign.id, code=code, created_by_id=organiser.id
+        )
+        _apply(cipher, child, values)
+        children.append(child)
+    session.add_all(children)
+    session.flush()
+    record_action(
+        session,
+        actor_id=organiser.id,
+        action="children.registered",
+        subject_type="campaign",
+        subject_id=campaign.public_id,
+        count=len(children),
+        source=source,
+        refs=[child.ref for child in children[:50]],
+    )
+    return children
+
+
+def register_child(
+    session: Session,
+    *,
+    actor: User | None,
+    campaign: Campaign,
+    values: ChildValues,
+    cipher: FieldCipher,
+) -> BeneficiaryChild:
+    return add_children(session, actor=actor, campaign=campaign, rows=[values], cipher=cipher)[0]
+
+
+def update_child(
+    session: Session,
+    *,
+    actor: User | None,
+    campaign: Campaign,
+    ref: str,
+    values: ChildValues,
+    cipher: FieldCipher,
+) -> BeneficiaryChild:
+    """Change a child's record; the code is kept unless a new one is given."""
+    organiser = require_manager(session, actor, campaign)
+    require_not_frozen(campaign)
+    child = _child(session, campaign, ref)
+    values = check_values(values)
+    if values.code is None:
+        values = replace(values, code=child.code)
+    elif values.code != child.code and values.code in codes_in_use_by(session, campaign):
+        raise Conflict(
+            _("The code %(code)s is already used in this campaign.", code=values.code),
+            field="code",
+        )
+    before = values_from_record(decrypt_record(cipher, child))
+    changed = [name for name in _FIELD_NAMES if getattr(before, name) != getattr(values, name)]
+    child.code = values.code
+    _apply(cipher, child, values)
+    session.flush()
+    record_action(
+        session,
+        actor_id=organiser.id,
+        action="child.updated",
+        subject_type="child",
+        subject_id=child.ref,
+        campaign=campaign.public_id,
+        fields=changed,
+    )
+    return child
+
+
+def erase_child(
+    session: Session, *, actor: User | None, campaign: Campaign, ref: str
+) -> BeneficiaryChild:
+    """Wipe a child's record for good, leaving a tombstone (see the module docstring)."""
+    organiser = require_manager(session, actor, campaign)
+    child = _child(session, campaign, ref)
+    reached = session.scalar(
+        sa.select(sa.func.count())
+        .select_from(DisbursementBeneficiary)
+        .where(DisbursementBeneficiary.child_id == child.id)
+    )
+    child.erased_at = utcnow()
+    child.erased_by_id = organiser.id
+    child.code = None
+    child.city_enc = None
+    child.needs_detail_enc = None
+    child.notes_enc = None
+    child.consent_date = None
+    child.consent = None
+    child.needs = None
+    if not reached:
+        child.age_band = None
+        child.sex = None
+        child.province = None
+    session.flush()
+    record_action(
+        session,
+        actor_id=organiser.id,
+        action="child.erased",
+        subject_type="child",
+        subject_id=child.ref,
+        campaign=campaign.public_id,
+    )
+    return child

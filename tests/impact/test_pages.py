@@ -1,0 +1,191 @@
+"""The registry over HTTP: organisers register, import, read, edit and erase; others cannot."""
+
+from __future__ import annotations
+
+import io
+
+import sqlalchemy as sa
+from flask.testing import FlaskClient
+from sqlalchemy.orm import Session
+
+from giving.accounts.models import User
+from giving.impact.models import BeneficiaryChild, ChildAccessLog, DisbursementBeneficiary
+from tests.campaigns.factories import log_in
+from tests.disbursements.support import Story
+from tests.impact.support import grant_auditor, register
+
+HEADER = "code,age_band,sex,province,city,needs,consent,consent_date,notes\n"
+
+
+def as_user(client: FlaskClient, user: User | None) -> FlaskClient:
+    if user is not None:
+        log_in(client, user)
+    return client
+
+
+def url(story: Story, suffix: str = "") -> str:
+    return f"/registry/{story.campaign.public_id}/children{suffix}"
+
+
+def children(session: Session) -> list[BeneficiaryChild]:
+    return list(session.scalars(sa.select(BeneficiaryChild).order_by(BeneficiaryChild.id)))
+
+
+def test_an_organiser_registers_a_child_through_the_form(
+    client: FlaskClient, story: Story, session: Session
+) -> None:
+    session.commit()
+    as_user(client, story.organiser)
+    page = client.get(url(story, "/new"))
+    assert page.status_code == 200
+    assert 'name="robots" content="noindex' in page.get_data(as_text=True)
+    response = client.post(
+        url(story, "/new"),
+        data={
+            "code": "",
+            "age_band": "6-11",
+            "sex": "female",
+            "province": "CN-SC",
+            "city": "Xichang",
+            "needs": ["education", "health"],
+            "needs_detail": "Glasses",
+            "consent": "y",
+            "consent_date": "2026-03-01",
+            "notes": "Walks an hour to school",
+        },
+    )
+    assert response.status_code == 302
+    [child] = children(session)
+    listing_response = client.get(url(story))
+    assert "no-store" in listing_response.headers["Cache-Control"]
+    listing = listing_response.get_data(as_text=True)
+    assert child.code in listing
+    assert "Xichang" not in listing
+    detail = client.get(url(story, f"/{child.ref}")).get_data(as_text=True)
+    assert "Xichang" in detail
+    assert "Walks an hour to school" in detail
+    kinds = list(session.scalars(sa.select(ChildAccessLog.kind).order_by(ChildAccessLog.id)))
+    assert kinds == ["listed", "viewed"]
+    log_page = client.get(f"/registry/{story.campaign.public_id}/access-log").get_data(as_text=True)
+    assert "Opened the full record" in log_page
+    assert story.organiser.display_name in log_page
+
+
+def test_a_form_with_a_village_keeps_what_was_typed_and_says_why(
+    client: FlaskClient, story: Story, session: Session
+) -> None:
+    session.commit()
+    as_user(client, story.organiser)
+    response = client.post(
+        url(story, "/new"),
+        data={
+            "age_band": "3-5",
+            "sex": "male",
+            "province": "CN-YN",
+            "city": "Lijiang Shuhe village",
+            "consent": "",
+        },
+    )
+    assert response.status_code == 400
+    body = response.get_data(as_text=True)
+    assert "never a village" in body
+    assert 'value="Lijiang Shuhe village"' in body
+    assert children(session) == []
+
+
+def test_a_bad_csv_shows_every_problem_and_imports_nothing(
+    client: FlaskClient, story: Story, session: Session
+) -> None:
+    session.commit()
+    as_user(client, story.organiser)
+    data = (HEADER + ",6-11,,CN-YN,,,yes,2026-03-01,\n,99,,CN-YN,,,no,,\n").encode()
+    response = client.post(url(story, "/import"), data={"file": (io.BytesIO(data), "children.csv")})
+    assert response.status_code == 400
+    body = response.get_data(as_text=True)
+    assert "Nothing was imported" in body
+    assert "<td>3</td><td>age_band</td>" in body
+    assert children(session) == []
+    good = (HEADER + ",6-11,,CN-YN,,,yes,2026-03-01,\n,3-5,,CN-YN,,,no,,\n").encode()
+    response = client.post(url(story, "/import"), data={"file": (io.BytesIO(good), "children.csv")})
+    assert response.status_code == 302
+    assert len(children(session)) == 2
+    template = client.get(url(story, "/template.csv"))
+    assert template.mimetype == "text/csv"
+    assert template.data.startswith(b"\xef\xbb\xbfcode,age_band")
+
+
+def test_editing_and_erasing(client: FlaskClient, story: Story, session: Session) -> None:
+    child = register(story, city="Xichang", notes="old note")
+    session.commit()
+    as_user(client, story.organiser)
+    form = client.get(url(story, f"/{child.ref}/edit")).get_data(as_text=True)
+    assert 'value="Xichang"' in form
+    assert "old note" in form
+    response = client.post(
+        url(story, f"/{child.ref}/edit"),
+        data={
+            "code": child.code,
+            "age_band": "12-14",
+            "sex": "female",
+            "province": "CN-SC",
+            "city": "Chengdu",
+            "consent": "",
+        },
+    )
+    assert response.status_code == 302
+    assert "Chengdu" in client.get(url(story, f"/{child.ref}")).get_data(as_text=True)
+    # Erasing needs the box ticked.
+    client.post(url(story, f"/{child.ref}/erase"), data={})
+    assert children(session)[0].erased_at is None
+    assert client.post(url(story, f"/{child.ref}/erase"), data={"confirm": "y"}).status_code == 302
+    session.expire_all()
+    assert children(session)[0].code is None
+    assert client.get(url(story, f"/{child.ref}")).status_code == 404
+
+
+def test_linking_from_the_disbursement_page(
+    client: FlaskClient, story: Story, session: Session
+) -> None:
+    kids = [register(story) for _ in range(2)]
+    request = story.request()
+    session.commit()
+    as_user(client, story.organiser)
+    page = client.get(f"/finance/{story.campaign.public_id}/disbursements/{request.id}").get_data(
+        as_text=True
+    )
+    assert "Children this payment reached" in page
+    assert kids[0].code in page
+    response = client.post(
+        f"/registry/{story.campaign.public_id}/disbursements/{request.id}/children",
+        data={"children": [kids[0].ref]},
+    )
+    assert response.status_code == 302
+    assert session.scalars(sa.select(DisbursementBeneficiary.child_id)).all() == [kids[0].id]
+
+
+def test_read_only_viewers_see_the_registry_but_not_its_controls(
+    client: FlaskClient, story: Story, session: Session
+) -> None:
+    grant_auditor(story)
+    register(story)
+    session.commit()
+    for viewer in (story.finance, story.auditor, story.admin):
+        as_user(client, viewer)
+        body = client.get(url(story)).get_data(as_text=True)
+        assert "Register a child" not in body
+        assert client.get(url(story, "/new")).status_code == 403
+
+
+def test_strangers_get_not_found_everywhere(
+    client: FlaskClient, story: Story, session: Session
+) -> None:
+    child = register(story)
+    session.commit()
+    paths = [url(story), url(story, f"/{child.ref}"), url(story, "/new"), url(story, "/import")]
+    for path in paths:
+        assert client.get(path).status_code == 404
+    as_user(client, story.other_organiser)
+    for path in paths:
+        assert client.get(path).status_code == 404
+    assert client.post(url(story, f"/{child.ref}/erase"), data={"confirm": "y"}).status_code == 404
+    assert session.scalar(sa.select(sa.func.count(ChildAccessLog.id))) == 0
