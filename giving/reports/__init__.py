@@ -1,0 +1,1 @@
+"""Accountability reports (PDF), transparency exports (CSV, IATI XML), auditors and sign-offs."""
