@@ -109,3 +109,20 @@ def _register_blueprints(app: Flask) -> None:
 
     for blueprint in (pages_bp, accounts_bp, campaigns_bp, admin_bp):
         app.register_blueprint(blueprint)
+    from giving.ledger.api import bp as ledger_api_bp  # /api/v1/ledger/…, /api/v1/openapi.json
+
+    app.register_blueprint(ledger_api_bp)
+    from giving.payments.views import bp as payments_bp  # giving form, receipts, webhooks
+
+    app.register_blueprint(payments_bp)
+    from giving.disbursements.views import bp as disbursements_bp  # /finance/…, /c/<slug>/spending
+    from giving.hosts.views import bp as hosts_bp  # /admin/hosts, /my/campaigns/<id>/host
+
+    app.register_blueprint(disbursements_bp)
+    app.register_blueprint(hosts_bp)
+    from giving.reports.views import bp as reports_bp  # transparency, verify, auditors
+
+    app.register_blueprint(reports_bp)
+    from giving.impact.views import bp as impact_bp  # /registry/<id>/…, /api/v1/…/impact
+
+    app.register_blueprint(impact_bp)

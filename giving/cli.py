@@ -82,7 +82,7 @@ def demo_command() -> None:
     upgrade(current_app.config["DATABASE_URL"])
     session = cli_session()
     try:
-        report = seed_demo(session)
+        report = seed_demo(session, current_app.extensions["giving.settings"])
     finally:
         session.close()
     click.echo(report)
@@ -91,6 +91,23 @@ def demo_command() -> None:
 def register_commands(app: Flask) -> None:
     for command in (db_group, admin_group, demo_command):
         app.cli.add_command(command)
+    # Ledger: `giving ledger …`, `giving keys …`, `giving export …`.
+    from giving.ledger.cli import export_group, keys_group, ledger_group
+
+    for group in (ledger_group, keys_group, export_group):
+        app.cli.add_command(group)
+    # Reports: `giving report build`; `giving export csv|iati` join the ledger's export group.
+    from giving.reports.cli import report_group
+
+    app.cli.add_command(report_group)
+    # Payments: `giving payments retry-events|seed-demo`.
+    from giving.payments.cli import payments_group
+
+    app.cli.add_command(payments_group)
+    # Impact: `giving impact rotate-key` (children's records under a new data key).
+    from giving.impact.cli import impact_group
+
+    app.cli.add_command(impact_group)
 
 
 class GivingGroup(FlaskGroup):

@@ -36,6 +36,7 @@ class Settings:
     storage: str
     public_base_url: str
     suppression_threshold: int
+    data_key: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -68,6 +69,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         storage=env_vars.get("GIVING_STORAGE", str(instance_path / "files")),
         public_base_url=env_vars.get("GIVING_PUBLIC_URL", "http://127.0.0.1:5000").rstrip("/"),
         suppression_threshold=_parse_threshold(env_vars.get("GIVING_SUPPRESSION_THRESHOLD")),
+        data_key=env_vars.get("GIVING_DATA_KEY") or None,
     )
     if settings.is_production:
         _refuse_development_secrets(settings)
@@ -103,6 +105,10 @@ def _refuse_development_secrets(settings: Settings) -> None:
         raise ConfigError("Production with Stripe needs STRIPE_WEBHOOK_SECRET from the dashboard")
     if settings.database_url.startswith("sqlite"):
         raise ConfigError("Production needs DATABASE_URL pointing at PostgreSQL")
+    # Imported here: the crypto module reads settings itself, so a top-level import would cycle.
+    from giving.impact.crypto import require_data_key_in_production
+
+    require_data_key_in_production({"GIVING_DATA_KEY": settings.data_key or ""}, is_production=True)
 
 
 def random_secret() -> str:

@@ -20,8 +20,25 @@ from giving.campaigns import services as campaigns
 from giving.campaigns.models import Campaign, CampaignState
 from giving.config import Settings, load_settings
 from giving.db import transaction
-from giving.demo_content import DEMO_ACCOUNTS, DEMO_CAMPAIGNS, DemoAccount, DemoCampaign
-from giving.money import parse_major_amount
+from giving.demo_content import (
+    DEMO_ACCOUNTS,
+    DEMO_CAMPAIGNS,
+    DEMO_HOST,
+    DemoAccount,
+    DemoCampaign,
+)
+from giving.disbursements.budget import set_budget
+from giving.disbursements.decisions import approve_disbursement, available_balance
+from giving.disbursements.models import Disbursement, DisbursementState
+from giving.disbursements.services import EvidenceUpload, request_disbursement
+from giving.hosts.models import HostOrganisation, HostRole
+from giving.hosts.services import add_member, assign_host, host_of, register_host
+from giving.impact.demo import seed_demo_children
+from giving.impact.keyring import field_cipher
+from giving.ledger.keys import ledger_origin, load_signing_key
+from giving.ledger.services import latest_checkpoint, make_checkpoint
+from giving.ledger.tree import log_size
+from giving.money import Money, parse_major_amount
 from giving.storage import storage_from_settings
 
 _ROLE_FOR = {
@@ -29,6 +46,7 @@ _ROLE_FOR = {
     "organiser": {Role.ORGANISER},
     "auditor": {Role.AUDITOR},
     "donor": set(),
+    "host finance": set(),
 }
 
 
@@ -42,7 +60,7 @@ def seed_demo(session: Session, settings: Settings | None = None) -> str:
         with transaction(session):
             if _ensure_campaign(session, spec, users, settings):
                 created += 1
-    extra = _seed_money(session, settings)
+    extra = _seed_money(session, settings, users)
     live = session.scalar(
         sa.select(sa.func.count())
         .select_from(Campaign)
@@ -101,9 +119,112 @@ def _ensure_campaign(
     return True
 
 
-def _seed_money(session: Session, settings: Settings) -> list[str]:
-    """Donations, disbursements and children arrive with their own features; see below."""
-    return []
+def _seed_money(session: Session, settings: Settings, users: dict[str, User]) -> list[str]:
+    """Sandbox donations, a host, an evidenced disbursement and its (invented) children.
+
+    Donations travel the sandbox provider's real path (signed events through the webhook
+    handler), so the demo's ledger is what a real checkout would have written.
+    """
+    from giving.payments.demo import seed_demo_donations
+
+    lines = []
+    given = seed_demo_donations(session, settings=settings)
+    lines.append(f"Demo donations: {given} new sandbox gifts.")
+    with transaction(session):
+        host = _ensure_host(session, users)
+    lunch = session.scalar(sa.select(Campaign).where(Campaign.title == DEMO_CAMPAIGNS[0].title))
+    if lunch is None or lunch.state != CampaignState.LIVE.value:
+        return lines
+    with transaction(session):
+        for campaign in session.scalars(sa.select(Campaign)):
+            if host_of(session, campaign) is None:
+                assign_host(session, actor=users["admin"], campaign=campaign, host=host)
+    with transaction(session):
+        approved = _ensure_disbursements(session, settings, users, lunch)
+    with transaction(session):
+        lines.append(
+            seed_demo_children(
+                session,
+                campaign=lunch,
+                organiser=users["organiser"],
+                disbursements=approved,
+                cipher=field_cipher(),
+            )
+        )
+    with transaction(session):
+        checkpoint = latest_checkpoint(session)
+        if checkpoint is None or checkpoint.tree_size != log_size(session):
+            checkpoint = make_checkpoint(
+                session, load_signing_key(settings), origin=ledger_origin(settings)
+            )
+    lines.append(f"Ledger checkpoint: {checkpoint.tree_size} entries signed.")
+    return lines
+
+
+def _ensure_host(session: Session, users: dict[str, User]) -> HostOrganisation:
+    host = session.scalar(
+        sa.select(HostOrganisation).where(HostOrganisation.name == DEMO_HOST["name"])
+    )
+    if host is None:
+        host = register_host(session, actor=users["admin"], **DEMO_HOST)
+        add_member(
+            session,
+            actor=users["admin"],
+            host=host,
+            email=users["host finance"].email,
+            role=HostRole.FINANCE,
+        )
+    return host
+
+
+def _ensure_disbursements(
+    session: Session, settings: Settings, users: dict[str, User], campaign: Campaign
+) -> list[Disbursement]:
+    existing = list(
+        session.scalars(sa.select(Disbursement).where(Disbursement.campaign_id == campaign.id))
+    )
+    if existing:
+        return [d for d in existing if d.state == DisbursementState.APPROVED.value]
+    set_budget(
+        session,
+        actor=users["organiser"],
+        campaign=campaign,
+        amounts={"food": 4_800_000, "transport": 300_000, "other": 300_000},
+    )
+    available = available_balance(session, campaign).amount_minor
+    amount = (available * 6 // 10) // 100 * 100
+    if amount <= 0:
+        return []
+    request = request_disbursement(
+        session,
+        actor=users["organiser"],
+        campaign=campaign,
+        payee="县城粮油店 (demo supplier)",
+        amount=Money(amount, campaign.currency),
+        category="food",
+        spent_on=dt.date.today(),
+        description="第一批午餐食材：大米、食用油、蔬菜和鸡蛋。",
+        groups_reached="全校一至六年级学生",
+        people_reached=120,
+        evidence=[EvidenceUpload(data=demo_receipt(amount), filename="invoice.png")],
+        storage=storage_from_settings(settings),
+    )
+    approve_disbursement(session, actor=users["host finance"], disbursement=request)
+    return [request]
+
+
+def demo_receipt(amount_minor: int) -> bytes:
+    """A plain image standing in for a supplier's invoice (evidence files are real files)."""
+    image = Image.new("RGB", (800, 1000), (255, 255, 255))
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((40, 40, 760, 960), outline=(60, 60, 60), width=4)
+    draw.text((80, 80), "DEMO INVOICE - not a real document", fill=(0, 0, 0))
+    draw.text(
+        (80, 140), f"Total: CNY {amount_minor // 100}.{amount_minor % 100:02d}", fill=(0, 0, 0)
+    )
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
 
 
 def demo_cover(colour: tuple[int, int, int]) -> bytes:

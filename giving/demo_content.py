@@ -163,4 +163,13 @@ DEMO_ACCOUNTS: tuple[DemoAccount, ...] = (
     DemoAccount("organiser", "organiser@demo.example.org", "demo-organiser-pass", "王老师"),
     DemoAccount("auditor", "auditor@demo.example.org", "demo-auditor-pass", "Demo Auditor"),
     DemoAccount("donor", "donor@demo.example.org", "demo-donor-pass", "Demo Donor"),
+    DemoAccount("host finance", "finance@demo.example.org", "demo-finance-pass", "李会计"),
 )
+
+DEMO_HOST = {
+    "name": "Demo Children's Welfare Foundation",
+    "registration_number": "53100000DEMO00001X",
+    "country": "CN",
+    "contact_email": "office@demo.example.org",
+    "contact_phone": "+86 10 0000 0000",
+}

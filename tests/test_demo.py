@@ -28,6 +28,10 @@ def test_demo_command_seeds_accounts_and_bilingual_campaigns_once(
     second = runner.invoke(args=["demo"])
     assert second.exit_code == 0, second.output
     assert "(0 new)" in second.output
+    assert "0 new sandbox gifts" in second.output
+    verify = runner.invoke(args=["ledger", "verify"])
+    assert verify.exit_code == 0, verify.output
+    assert verify.output.startswith("OK:")
 
     engine = make_engine(url)
     session = make_session_factory(engine)()
@@ -44,6 +48,9 @@ def test_demo_command_seeds_accounts_and_bilingual_campaigns_once(
         engine.dispose()
 
     client: FlaskClient = app.test_client()
+    lunch = client.get("/campaigns?q=午餐").get_data(as_text=True)
+    assert "山区小学午餐计划" in lunch
     home = client.get("/", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
     assert "山区小学午餐计划" in home
     assert "Safe rides to school" in home
+    app.extensions["giving.engine"].dispose()

@@ -93,9 +93,14 @@ def test_production_refuses_development_secrets() -> None:
         load_settings({"GIVING_ENV": "production", "DATABASE_URL": "postgresql://db/giving"})
     with pytest.raises(ConfigError, match="PostgreSQL"):
         load_settings({"GIVING_ENV": "production", "SECRET_KEY": "x" * 40})
-    settings = load_settings(
-        {"GIVING_ENV": "production", "SECRET_KEY": "x" * 40, "DATABASE_URL": "postgres://db/giving"}
-    )
+    production = {
+        "GIVING_ENV": "production",
+        "SECRET_KEY": "x" * 40,
+        "DATABASE_URL": "postgres://db/giving",
+    }
+    with pytest.raises(ConfigError, match="GIVING_DATA_KEY"):
+        load_settings(production)
+    settings = load_settings({**production, "GIVING_DATA_KEY": "d" * 40})
     assert settings.database_url == "postgresql+psycopg://db/giving"
 
 
@@ -117,6 +122,7 @@ def test_production_cookies_are_secure(
             "GIVING_ENV": "production",
             "SECRET_KEY": "s" * 48,
             "DATABASE_URL": "postgresql://127.0.0.1/unused",
+            "GIVING_DATA_KEY": "k" * 40,
             "GIVING_INSTANCE": str(tmp_path),
         }
     )

@@ -46,6 +46,7 @@ from giving.campaigns.validation import (
 )
 from giving.db import utcnow
 from giving.errors import Conflict, PermissionDenied
+from giving.impact.scanner import check_public_text, check_text
 from giving.money import Money
 from giving.storage import LocalStorage
 
@@ -113,6 +114,17 @@ def _audit(
     )
 
 
+def _refuse_identifying_text(
+    session: Session, campaign: Campaign | None, title: str, summary: str, story: str
+) -> None:
+    """Campaign text is public: refuse ID-card and phone numbers and children's codes."""
+    for field, text in (("title", title), ("summary", summary), ("story", story)):
+        if campaign is None:
+            check_text(text, child_codes=(), field=field)
+        else:
+            check_public_text(session, campaign, text, field=field)
+
+
 def _store_cover(cover: CoverUpload | None) -> str | None:
     if cover is None or not cover.data:
         return None
@@ -150,6 +162,7 @@ def create_campaign(
         category=category,
     )
     check_ends_on(ends_on)
+    _refuse_identifying_text(session, None, content.title, content.summary, content.story)
     cover_key = _store_cover(cover)
 
     public_id = new_public_id()
@@ -221,6 +234,7 @@ def update_campaign(
     # must be in the future.
     if ends_on != campaign.ends_on:
         check_ends_on(ends_on)
+    _refuse_identifying_text(session, campaign, content.title, content.summary, content.story)
     cover_key = _store_cover(cover)
 
     new_values: dict[str, object] = {
@@ -399,6 +413,8 @@ def post_update(
     body = clean_text(
         body, field="body", maximum=STORY_MAX, required_message=_l("Write what happened.")
     )
+    check_public_text(session, campaign, title, field="title")
+    check_public_text(session, campaign, body, field="body")
     update = CampaignUpdate(campaign_id=campaign.id, author_id=actor.id, title=title, body=body)
     session.add(update)
     session.flush()
