@@ -26,6 +26,10 @@ from giving.config import load_settings
 from giving.db import make_engine
 from giving.migrate import upgrade
 
+# One Playwright and one Chromium for the whole run, shared by every folder's browser tests:
+# two sync Playwright instances alive at once refuse to run.
+pytest_plugins = ["tests.browser.fixtures"]
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(

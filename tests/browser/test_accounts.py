@@ -7,7 +7,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import PASSWORD, NewPage, Seeder
+from tests.browser.fixtures import PASSWORD, NewPage, Seeder
 from tests.browser.live import log_in
 
 pytestmark = pytest.mark.browser

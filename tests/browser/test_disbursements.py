@@ -24,7 +24,7 @@ from giving.ledger import rules
 from giving.ledger.canonical import Posting
 from giving.ledger.services import append_entry
 from giving.money import Money
-from tests.browser.conftest import PASSWORD, Seeder
+from tests.browser.fixtures import PASSWORD, Seeder
 from tests.browser.live import PHONE, LiveServer, axe_violations, describe_violations, log_in
 from tests.browser.test_phones import assert_fits_phone
 from tests.disbursements.support import pdf_bytes

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import PASSWORD, NewPage, Seeder
+from tests.browser.fixtures import PASSWORD, NewPage, Seeder
 from tests.browser.live import log_in, screenshot
 
 pytestmark = pytest.mark.browser

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import NewPage, Seeder
+from tests.browser.fixtures import NewPage, Seeder
 from tests.browser.live import PHONE, screenshot
 
 pytestmark = pytest.mark.browser

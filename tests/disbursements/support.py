@@ -163,7 +163,13 @@ def make_host(session: Session, admin: User, **overrides: str) -> HostOrganisati
     return hosts.register_host(session, actor=admin, **values)
 
 
-def make_story(session: Session, storage_root: Path, *, raised_minor: int = 100_000) -> Story:
+def make_story(
+    session: Session,
+    storage_root: Path,
+    *,
+    raised_minor: int = 100_000,
+    grant_auditor: bool = False,
+) -> Story:
     admin = make_admin(session, name="Admin Zhao")
     organiser = make_organiser(session, name="Organiser Li")
     co_organiser = make_organiser(session, name="Co-organiser Wang")
@@ -185,14 +191,15 @@ def make_story(session: Session, storage_root: Path, *, raised_minor: int = 100_
     other_campaign = make_campaign(
         session, owner=other_organiser, state=CampaignState.LIVE, admin=admin
     )
-    # "Its auditor": the role alone opens nothing; an admin's time-limited grant does.
-    grant_access(
-        session,
-        actor=admin,
-        auditor=auditor,
-        campaign=campaign,
-        expires_at=utcnow() + dt.timedelta(days=30),
-    )
+    if grant_auditor:
+        # "Its auditor": the role alone opens nothing; an admin's time-limited grant does.
+        grant_access(
+            session,
+            actor=admin,
+            auditor=auditor,
+            campaign=campaign,
+            expires_at=utcnow() + dt.timedelta(days=30),
+        )
     if raised_minor:
         give(session, campaign, raised_minor)
     session.flush()

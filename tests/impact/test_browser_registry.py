@@ -11,19 +11,9 @@ from playwright.sync_api import Page, ViewportSize, expect
 from giving.impact import services
 from giving.impact.fields import ChildValues
 
-# The browser fixtures live in tests/browser/conftest.py; importing them here makes them
-# available to this module (one Chromium and one live server, as in tests/browser).
-from tests.browser.conftest import (  # noqa: F401
-    PASSWORD,
-    NewPage,
-    Seeder,
-    browser,
-    live_server,
-    new_page,
-    playwright,
-    seed,
-    signed_in,
-)
+# The browser fixtures live in tests/browser/fixtures.py, a plugin of tests/conftest.py, so
+# one Chromium serves every folder (a live server per module, as in tests/browser).
+from tests.browser.fixtures import PASSWORD, NewPage, Seeder
 from tests.browser.live import PHONE, LiveServer, axe_violations, describe_violations, log_in
 
 pytestmark = pytest.mark.browser
@@ -31,8 +21,8 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture(scope="module")
 def registry(
-    seed: Seeder,  # noqa: F811
-    live_server: LiveServer,  # noqa: F811
+    seed: Seeder,
+    live_server: LiveServer,
 ) -> tuple[str, str, str]:
     """(campaign public id, a child's ref, the organiser's email) in the live database."""
     from giving.impact.keyring import field_cipher
@@ -79,7 +69,7 @@ def assert_fits_phone(page: Page, what: str) -> None:
 
 @pytest.mark.parametrize("viewport", [None, PHONE], ids=["desktop", "phone"])
 def test_the_registry_pages_are_accessible(
-    new_page: NewPage,  # noqa: F811
+    new_page: NewPage,
     registry: tuple[str, str, str],
     viewport: ViewportSize | None,
     tmp_path: Path,

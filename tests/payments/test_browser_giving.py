@@ -18,8 +18,7 @@ from giving.money import Money
 
 # The browser tests' fixtures (Chromium, the live server, pages), reused whole so this
 # module follows them as they grow.
-from tests.browser.conftest import *  # noqa: F403
-from tests.browser.conftest import NewPage
+from tests.browser.fixtures import NewPage
 from tests.browser.live import (
     PHONE,
     LiveServer,

@@ -13,17 +13,7 @@ from giving.db import utcnow
 from giving.ledger.checkpoint import generate_signing_key
 from giving.reports import auditors, jobs, services
 from giving.reports.models import ReportVersion
-from tests.browser.conftest import (  # noqa: F401 - fixtures shared with the browser suite
-    PASSWORD,
-    NewPage,
-    Seeder,
-    browser,
-    live_server,
-    new_page,
-    playwright,
-    seed,
-    signed_in,
-)
+from tests.browser.fixtures import PASSWORD, NewPage, Seeder
 from tests.browser.live import PHONE, LiveServer, axe_violations, describe_violations, log_in
 from tests.disbursements.support import give
 
@@ -33,7 +23,7 @@ LOCALES = {"en": ("en-US", "en"), "zh": ("zh-CN", "zh-Hans")}
 
 
 @pytest.fixture(scope="module")
-def published(live_server: LiveServer, seed: Seeder) -> dict[str, str]:  # noqa: F811
+def published(live_server: LiveServer, seed: Seeder) -> dict[str, str]:
     """A live campaign with gifts, one published version signed off by an auditor."""
     campaign = seed.campaign(title="课本 Books for Zhaotong")
     auditor = seed.user("auditor", name="Sun Auditor", roles={Role.AUDITOR})
@@ -83,7 +73,7 @@ def check(page: Page, lang: str, what: str) -> None:
 
 @pytest.mark.parametrize("language", sorted(LOCALES))
 def test_public_report_pages_are_accessible_on_a_phone(
-    new_page: NewPage,  # noqa: F811
+    new_page: NewPage,
     published: dict[str, str],
     language: str,
 ) -> None:
@@ -105,7 +95,7 @@ def test_public_report_pages_are_accessible_on_a_phone(
 
 
 def test_auditor_and_admin_pages_are_accessible(
-    new_page: NewPage,  # noqa: F811
+    new_page: NewPage,
     published: dict[str, str],
 ) -> None:
     auditor = new_page(viewport=PHONE)

@@ -42,7 +42,9 @@ class LeakStory:
 
 def seed_leak_story(session: Session, instance_path: Path) -> LeakStory:
     # make_story grants its auditor time-limited access to the campaign.
-    story = make_story(session, instance_path / "files" / "evidence", raised_minor=1_000_000)
+    story = make_story(
+        session, instance_path / "files" / "evidence", raised_minor=1_000_000, grant_auditor=True
+    )
     made = []
     for number in range(1, 15):
         made.append(
