@@ -104,7 +104,7 @@ def story() -> list[dict[str, JsonValue]]:
             "campaign": CAMPAIGN_A,
             "kind": "platform_fee",
             "occurred_at": _at("2024-05-03T00:00:00"),
-            "postings": [Posting(a, 300, "CNY"), Posting("platform:fees", -300, "CNY")],
+            "postings": [Posting(a, 300, "CNY"), Posting("income:platform_fees", -300, "CNY")],
             "memo": "platform fee 3%",
         },
         {
@@ -119,7 +119,7 @@ def story() -> list[dict[str, JsonValue]]:
             "campaign": CAMPAIGN_A,
             "kind": "reversal",
             "occurred_at": _at("2024-05-11T12:00:00"),
-            "postings": [Posting(a, -300, "CNY"), Posting("platform:fees", 300, "CNY")],
+            "postings": [Posting(a, -300, "CNY"), Posting("income:platform_fees", 300, "CNY")],
             "memo": "platform fee charged in error",
             "reverses": 3,
         },
