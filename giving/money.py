@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
+from flask_babel import gettext as _
+
 from giving.errors import ValidationError
 
 # Minor units per currency (ISO 4217 exponents) for the currencies campaigns may use.
@@ -67,25 +69,26 @@ class Money:
 def parse_major_amount(text: str, currency: str) -> Money:
     """Turn what a person typed ("1,250.50") into Money, refusing anything inexact."""
     if currency not in CURRENCY_EXPONENTS:
-        raise ValidationError(f"Unsupported currency {currency!r}", field="currency")
+        raise ValidationError(_("Unsupported currency %(code)s", code=currency), field="currency")
     cleaned = text.strip().replace(",", "").replace("，", "")
     for symbol in ("¥", "￥", "$", "€", "HK$"):
         cleaned = cleaned.replace(symbol, "")
     try:
         value = Decimal(cleaned)
     except InvalidOperation:
-        raise ValidationError("Enter an amount such as 100 or 99.50", field="amount") from None
+        raise ValidationError(_("Enter an amount such as 100 or 99.50"), field="amount") from None
     if not value.is_finite():
-        raise ValidationError("Enter an amount such as 100 or 99.50", field="amount")
+        raise ValidationError(_("Enter an amount such as 100 or 99.50"), field="amount")
     exponent = CURRENCY_EXPONENTS[currency]
     minor = value.scaleb(exponent)
     if minor != minor.to_integral_value():
         raise ValidationError(
-            f"Use at most {exponent} decimal places for {currency}", field="amount"
+            _("Use at most %(count)s decimal places for %(code)s", count=exponent, code=currency),
+            field="amount",
         )
     amount = int(minor)
     if amount <= 0:
-        raise ValidationError("The amount must be more than zero", field="amount")
+        raise ValidationError(_("The amount must be more than zero"), field="amount")
     if amount > MAX_AMOUNT_MINOR:
-        raise ValidationError("That amount is larger than Giving accepts", field="amount")
+        raise ValidationError(_("That amount is larger than Giving accepts"), field="amount")
     return Money(amount, currency)

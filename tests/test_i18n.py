@@ -93,3 +93,17 @@ def test_every_catalogue_string_has_a_chinese_translation(tmp_path: Path) -> Non
         elif isinstance(translated.string, tuple) and not all(translated.string):
             missing.append(message.id[0])
     assert not missing, f"{len(missing)} strings lack a Chinese translation: {missing[:20]}"
+
+
+def test_service_errors_reach_chinese_visitors_in_chinese(client: FlaskClient) -> None:
+    form = {
+        "display_name": "李伟",
+        "email": "li.wei@example.org",
+        "password": "correct horse battery",
+        "confirm": "correct horse battery",
+    }
+    client.post("/account/register", data=form)
+    client.post("/account/logout")
+    again = client.post("/account/register", data=form, headers={"Accept-Language": "zh-CN"})
+    assert again.status_code == 400
+    assert "该电子邮箱已注册过账户" in again.get_data(as_text=True)

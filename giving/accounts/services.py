@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from email_validator import EmailNotValidError, validate_email
+from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
 from giving.accounts.models import Role, User, UserRole
@@ -27,19 +28,22 @@ def normalise_email(raw: str) -> str:
     try:
         result = validate_email(raw.strip(), check_deliverability=False)
     except EmailNotValidError as exc:
-        raise ValidationError(f"That email address is not valid: {exc}", field="email") from None
+        raise ValidationError(
+            _("That email address is not valid: %(reason)s", reason=exc), field="email"
+        ) from None
     return result.normalized.lower()
 
 
 def check_password_strength(password: str, *, email: str = "") -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
         raise ValidationError(
-            f"Use at least {MIN_PASSWORD_LENGTH} characters for your password", field="password"
+            _("Use at least %(count)s characters for your password", count=MIN_PASSWORD_LENGTH),
+            field="password",
         )
     if len(password) > MAX_PASSWORD_LENGTH:
-        raise ValidationError("That password is too long", field="password")
+        raise ValidationError(_("That password is too long"), field="password")
     if email and password.lower() == email.lower():
-        raise ValidationError("Your password may not be your email address", field="password")
+        raise ValidationError(_("Your password may not be your email address"), field="password")
 
 
 def find_user_by_email(session: Session, email: str) -> User | None:
@@ -58,12 +62,12 @@ def register_user(
     email = normalise_email(email)
     display_name = display_name.strip()
     if not display_name:
-        raise ValidationError("Tell us what to call you", field="display_name")
+        raise ValidationError(_("Tell us what to call you"), field="display_name")
     if len(display_name) > 80:
-        raise ValidationError("Use at most 80 characters for your name", field="display_name")
+        raise ValidationError(_("Use at most 80 characters for your name"), field="display_name")
     check_password_strength(password, email=email)
     if find_user_by_email(session, email) is not None:
-        raise Conflict("An account with that email already exists", field="email")
+        raise Conflict(_("An account with that email already exists"), field="email")
     wanted = {Role.DONOR} | (roles or set())
     user = User(
         email=email,
@@ -105,7 +109,7 @@ def change_password(session: Session, *, user: User, current: str, new: str) -> 
     try:
         _hasher.verify(user.password_hash, current)
     except (VerificationError, InvalidHashError):
-        raise ValidationError("Your current password is not right", field="current") from None
+        raise ValidationError(_("Your current password is not right"), field="current") from None
     check_password_strength(new, email=user.email)
     user.password_hash = _hasher.hash(new)
     user.session_token = secrets.token_hex(16)
@@ -132,10 +136,10 @@ def load_user_for_session(session: Session, session_id: str) -> User | None:
 
 def grant_role(session: Session, *, actor: User, user_id: int, role: Role) -> User:
     if not actor.is_admin:
-        raise PermissionDenied("Only an admin can grant roles")
+        raise PermissionDenied(_("Only an admin can grant roles"))
     user = session.get(User, user_id)
     if user is None:
-        raise NotFound("No such user")
+        raise NotFound(_("No such user"))
     if role not in user.roles:
         user.role_rows.append(UserRole(role=role.value))
         record_action(
@@ -152,12 +156,12 @@ def grant_role(session: Session, *, actor: User, user_id: int, role: Role) -> Us
 
 def revoke_role(session: Session, *, actor: User, user_id: int, role: Role) -> User:
     if not actor.is_admin:
-        raise PermissionDenied("Only an admin can revoke roles")
+        raise PermissionDenied(_("Only an admin can revoke roles"))
     user = session.get(User, user_id)
     if user is None:
-        raise NotFound("No such user")
+        raise NotFound(_("No such user"))
     if role is Role.ADMIN and user.id == actor.id:
-        raise Conflict("You cannot remove your own admin role")
+        raise Conflict(_("You cannot remove your own admin role"))
     user.role_rows = [row for row in user.role_rows if row.role != role.value]
     record_action(
         session,
