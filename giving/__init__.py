@@ -109,9 +109,11 @@ def _register_blueprints(app: Flask) -> None:
 
     for blueprint in (pages_bp, accounts_bp, campaigns_bp, admin_bp):
         app.register_blueprint(blueprint)
-    from giving.ledger.api import bp as ledger_api_bp  # /api/v1/ledger/…, /api/v1/openapi.json
+    from giving.api_docs import bp as api_docs_bp  # /api/v1/openapi.json
+    from giving.ledger.api import bp as ledger_api_bp  # /api/v1/ledger/…
 
     app.register_blueprint(ledger_api_bp)
+    app.register_blueprint(api_docs_bp)
     from giving.payments.views import bp as payments_bp  # giving form, receipts, webhooks
 
     app.register_blueprint(payments_bp)

@@ -12,8 +12,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from giving.orgids import is_org_id
+
 DEV_SECRET_KEY = "dev-only-secret-key-change-me"  # noqa: S105 - refused in production
 DEV_WEBHOOK_SECRET = "whsec_dev_sandbox_secret"  # noqa: S105 - refused in production
+
+# The publisher in IATI exports. The default is shaped like the IATI standard's own example
+# identifier ("AA-AAA-…": no registration agency has that prefix), so nobody mistakes it for a
+# real one. Production does not refuse it, unlike a development secret: it puts no one at
+# risk, and an operator not yet registered with IATI still owes auditors the export. Instead
+# every export made with it says, in the file, that it must not go to the IATI Registry.
+DEV_IATI_ORG_REF = "AA-AAA-GIVING-DEV"
+# IATI OrganisationType codelist (2.03): 10 government, 11 local government, 15 other public
+# sector, 21 international NGO, 22 national NGO, 23 regional NGO, 24 partner-country-based
+# NGO, 30 public-private partnership, 40 multilateral, 60 foundation, 70-73 private sector,
+# 80 academic, training and research, 90 other.
+IATI_ORGANISATION_TYPES = frozenset(
+    ("10", "11", "15", "21", "22", "23", "24", "30", "40", "60", "70", "71", "72", "73", "80", "90")
+)
 
 
 class ConfigError(RuntimeError):
@@ -37,11 +53,19 @@ class Settings:
     public_base_url: str
     suppression_threshold: int
     data_key: str | None = None
+    iati_org_ref: str = DEV_IATI_ORG_REF
+    iati_org_name: str = "Giving"
+    iati_org_type: str = "90"
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def is_production(self) -> bool:
         return self.env == "production"
+
+    @property
+    def iati_org_is_placeholder(self) -> bool:
+        """Whether exports still name the development publisher rather than a registered one."""
+        return self.iati_org_ref == DEV_IATI_ORG_REF
 
 
 def default_instance_path() -> Path:
@@ -70,6 +94,11 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         public_base_url=env_vars.get("GIVING_PUBLIC_URL", "http://127.0.0.1:5000").rstrip("/"),
         suppression_threshold=_parse_threshold(env_vars.get("GIVING_SUPPRESSION_THRESHOLD")),
         data_key=env_vars.get("GIVING_DATA_KEY") or None,
+        iati_org_ref=check_iati_org_ref(
+            env_vars.get("GIVING_IATI_ORG_REF", "").strip() or DEV_IATI_ORG_REF
+        ),
+        iati_org_name=env_vars.get("GIVING_IATI_ORG_NAME", "").strip() or "Giving",
+        iati_org_type=_parse_iati_org_type(env_vars.get("GIVING_IATI_ORG_TYPE")),
     )
     if settings.is_production:
         _refuse_development_secrets(settings)
@@ -95,6 +124,32 @@ def _parse_threshold(raw: str | None) -> int:
         ) from exc
     if value < 5:
         raise ConfigError("GIVING_SUPPRESSION_THRESHOLD may not be below 5 (children's privacy)")
+    return value
+
+
+def check_iati_org_ref(ref: str) -> str:
+    """``ref`` if it has the shape of an org-id.guide identifier, else a ConfigError that says
+    what was expected (the IATI Registry rejects anything else, and every activity id starts
+    with it)."""
+    if not is_org_id(ref):
+        raise ConfigError(
+            f"GIVING_IATI_ORG_REF must be an organisation identifier "
+            f"'<registration agency>-<registration number>' as listed on org-id.guide, such as "
+            f"CN-USC-<unified social credit code> or GB-CHC-<charity number> (agency in "
+            f"capitals; then letters, digits, '-', '_', ':' or '.'; a CN-USC code with its "
+            f"check character), not {ref!r}"
+        )
+    return ref
+
+
+def _parse_iati_org_type(raw: str | None) -> str:
+    value = (raw or "").strip() or "90"
+    if value not in IATI_ORGANISATION_TYPES:
+        raise ConfigError(
+            f"GIVING_IATI_ORG_TYPE must be a code from the IATI OrganisationType codelist "
+            f"(e.g. 22 national NGO, 21 international NGO, 60 foundation, 90 other), "
+            f"not {raw!r}"
+        )
     return value
 
 

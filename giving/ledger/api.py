@@ -1,4 +1,4 @@
-"""Public JSON API of the ledger under /api/v1/ledger, and its OpenAPI document.
+"""Public JSON API of the ledger under /api/v1/ledger (described in giving/ledger/openapi.py).
 
 GET only, no login, no personal data (leaves carry none), so it needs no CSRF token. Every
 bad parameter is a ValidationError, which giving/errorpages.py renders as HTTP 400 JSON
@@ -19,7 +19,6 @@ from giving.ledger.keys import (
     public_key_pem,
     vkey_text,
 )
-from giving.ledger.openapi import openapi_document
 from giving.ledger.queries import campaign_exists, entry_page, published_entry
 from giving.ledger.services import latest_checkpoint
 from giving.ledger.tree import LedgerTree
@@ -187,8 +186,3 @@ def summary(public_id: str) -> Response:
             },
         }
     )
-
-
-@bp.get("/openapi.json")
-def openapi() -> Response:
-    return jsonify(openapi_document())

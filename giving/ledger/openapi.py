@@ -1,43 +1,24 @@
-"""The OpenAPI 3.1 description of Giving's public JSON API, written by hand.
+"""The OpenAPI description of the ledger's routes under /api/v1/ledger, written by hand.
 
-A test checks that every route under /api/v1 appears here, so the document cannot silently
-fall behind the blueprint.
+giving/api_docs.py merges ``PATHS`` and ``SCHEMAS`` into the document served at
+/api/v1/openapi.json, and a test checks that every route under /api/v1 appears there, so the
+description cannot silently fall behind the blueprint (giving/ledger/api.py).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-HEX_HASH: dict[str, Any] = {"type": "string", "pattern": "^[0-9a-f]{64}$"}
-_ERROR_REF = {"$ref": "#/components/responses/BadRequest"}
-_NOT_FOUND_REF = {"$ref": "#/components/responses/NotFound"}
+from giving.openapi import BAD_REQUEST, HEX_HASH, NOT_FOUND, int_param, ok, path_param
 
-
-def _int_param(name: str, description: str, *, required: bool, minimum: int = 0) -> dict[str, Any]:
-    return {
-        "name": name,
-        "in": "query",
-        "required": required,
-        "description": description,
-        "schema": {"type": "integer", "minimum": minimum},
-    }
-
-
-def _ok(schema: str, description: str) -> dict[str, Any]:
-    return {
-        "description": description,
-        "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}},
-    }
-
-
-_PATHS: dict[str, Any] = {
+PATHS: dict[str, Any] = {
     "/api/v1/ledger/checkpoint": {
         "get": {
             "operationId": "getLatestCheckpoint",
             "summary": "The most recent signed checkpoint (C2SP tlog-checkpoint signed note)",
             "responses": {
-                "200": _ok("Checkpoint", "The latest checkpoint"),
-                "404": _NOT_FOUND_REF,
+                "200": ok("Checkpoint", "The latest checkpoint"),
+                "404": NOT_FOUND,
             },
         }
     },
@@ -45,7 +26,7 @@ _PATHS: dict[str, Any] = {
         "get": {
             "operationId": "getPublicKey",
             "summary": "The Ed25519 key that signs checkpoints (vkey, PEM, raw base64)",
-            "responses": {"200": _ok("PublicKey", "The public key")},
+            "responses": {"200": ok("PublicKey", "The public key")},
         }
     },
     "/api/v1/ledger/entries": {
@@ -60,7 +41,7 @@ _PATHS: dict[str, Any] = {
                     "description": "Only this campaign's entries (its public id)",
                     "schema": {"type": "string"},
                 },
-                _int_param(
+                int_param(
                     "after_seq",
                     "Return entries with seq greater than this (default -1: from the start)",
                     required=False,
@@ -75,9 +56,9 @@ _PATHS: dict[str, Any] = {
                 },
             ],
             "responses": {
-                "200": _ok("EntryPage", "A page of entries"),
-                "400": _ERROR_REF,
-                "404": _NOT_FOUND_REF,
+                "200": ok("EntryPage", "A page of entries"),
+                "400": BAD_REQUEST,
+                "404": NOT_FOUND,
             },
         }
     },
@@ -85,15 +66,8 @@ _PATHS: dict[str, Any] = {
         "get": {
             "operationId": "getEntry",
             "summary": "One entry by its sequence number",
-            "parameters": [
-                {
-                    "name": "seq",
-                    "in": "path",
-                    "required": True,
-                    "schema": {"type": "integer", "minimum": 0},
-                }
-            ],
-            "responses": {"200": _ok("Entry", "The entry"), "404": _NOT_FOUND_REF},
+            "parameters": [path_param("seq", {"type": "integer", "minimum": 0})],
+            "responses": {"200": ok("Entry", "The entry"), "404": NOT_FOUND},
         }
     },
     "/api/v1/ledger/tree-head": {
@@ -101,9 +75,9 @@ _PATHS: dict[str, Any] = {
             "operationId": "getTreeHead",
             "summary": "The RFC 9162 tree head (root hash) at a tree size",
             "parameters": [
-                _int_param("tree_size", "Tree size (default: the whole ledger)", required=False)
+                int_param("tree_size", "Tree size (default: the whole ledger)", required=False)
             ],
-            "responses": {"200": _ok("TreeHead", "The tree head"), "400": _ERROR_REF},
+            "responses": {"200": ok("TreeHead", "The tree head"), "400": BAD_REQUEST},
         }
     },
     "/api/v1/ledger/proofs/inclusion": {
@@ -111,10 +85,10 @@ _PATHS: dict[str, Any] = {
             "operationId": "getInclusionProof",
             "summary": "RFC 9162 inclusion proof of an entry in the tree of a given size",
             "parameters": [
-                _int_param("seq", "The entry's sequence number (leaf index)", required=True),
-                _int_param("tree_size", "Tree size (default: the whole ledger)", required=False),
+                int_param("seq", "The entry's sequence number (leaf index)", required=True),
+                int_param("tree_size", "Tree size (default: the whole ledger)", required=False),
             ],
-            "responses": {"200": _ok("InclusionProof", "The proof"), "400": _ERROR_REF},
+            "responses": {"200": ok("InclusionProof", "The proof"), "400": BAD_REQUEST},
         }
     },
     "/api/v1/ledger/proofs/consistency": {
@@ -122,37 +96,21 @@ _PATHS: dict[str, Any] = {
             "operationId": "getConsistencyProof",
             "summary": "RFC 9162 consistency proof between two tree sizes",
             "parameters": [
-                _int_param("old", "The older tree size", required=True),
-                _int_param(
-                    "new", "The newer tree size (default: the whole ledger)", required=False
-                ),
+                int_param("old", "The older tree size", required=True),
+                int_param("new", "The newer tree size (default: the whole ledger)", required=False),
             ],
-            "responses": {"200": _ok("ConsistencyProof", "The proof"), "400": _ERROR_REF},
+            "responses": {"200": ok("ConsistencyProof", "The proof"), "400": BAD_REQUEST},
         }
     },
     "/api/v1/ledger/campaigns/{public_id}/summary": {
         "get": {
             "operationId": "getCampaignSummary",
             "summary": "A campaign's money per currency, derived from the ledger",
-            "parameters": [
-                {
-                    "name": "public_id",
-                    "in": "path",
-                    "required": True,
-                    "schema": {"type": "string"},
-                }
-            ],
+            "parameters": [path_param("public_id", {"type": "string"})],
             "responses": {
-                "200": _ok("CampaignSummary", "The summary, amounts in minor units"),
-                "404": _NOT_FOUND_REF,
+                "200": ok("CampaignSummary", "The summary, amounts in minor units"),
+                "404": NOT_FOUND,
             },
-        }
-    },
-    "/api/v1/openapi.json": {
-        "get": {
-            "operationId": "getOpenApi",
-            "summary": "This document",
-            "responses": {"200": {"description": "OpenAPI 3.1 document"}},
         }
     },
 }
@@ -201,16 +159,7 @@ _LEAF = {
 
 _MONEY = {"type": "integer", "description": "Minor units"}
 
-_SCHEMAS: dict[str, Any] = {
-    "Error": {
-        "type": "object",
-        "required": ["error", "message", "status"],
-        "properties": {
-            "error": {"type": "string"},
-            "message": {"type": "string"},
-            "status": {"type": "integer"},
-        },
-    },
+SCHEMAS: dict[str, Any] = {
     "Checkpoint": {
         "type": "object",
         "required": ["tree_size", "root", "note", "created_at"],
@@ -307,31 +256,3 @@ _SCHEMAS: dict[str, Any] = {
         },
     },
 }
-
-
-def openapi_document() -> dict[str, Any]:
-    """The OpenAPI 3.1 document served at /api/v1/openapi.json."""
-    error_content = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
-    return {
-        "openapi": "3.1.0",
-        "info": {
-            "title": "Giving public API",
-            "version": "1",
-            "description": "The verifiable ledger: entries, signed checkpoints and RFC 9162 "
-            "proofs. Amounts are integers in minor units. Format: docs/ledger-format.md.",
-        },
-        "paths": _PATHS,
-        "components": {
-            "schemas": _SCHEMAS,
-            "responses": {
-                "BadRequest": {
-                    "description": "A parameter is missing or invalid",
-                    "content": error_content,
-                },
-                "NotFound": {
-                    "description": "No such campaign, entry or checkpoint",
-                    "content": error_content,
-                },
-            },
-        },
-    }

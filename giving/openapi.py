@@ -1,0 +1,81 @@
+"""Building blocks for the OpenAPI 3.1 description of the public JSON API under /api/v1.
+
+Each package that serves /api/v1 routes describes them next to its code (``<package>/openapi.py``
+exposes ``PATHS`` and ``SCHEMAS``); giving/api_docs.py puts those together and serves the
+document. What they share lives here: the error body every API error has (giving/errorpages.py
+renders each DomainError and HTTP error under /api/ as ``{"error", "message", "status"}``), the
+responses that use it, and small helpers for parameters and JSON bodies. This module imports
+nothing from the app, so any package may use it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+HEX_HASH: dict[str, Any] = {"type": "string", "pattern": "^[0-9a-f]{64}$"}
+BAD_REQUEST: dict[str, Any] = {"$ref": "#/components/responses/BadRequest"}
+NOT_FOUND: dict[str, Any] = {"$ref": "#/components/responses/NotFound"}
+TOO_LARGE: dict[str, Any] = {"$ref": "#/components/responses/PayloadTooLarge"}
+
+ERROR_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["error", "message", "status"],
+    "properties": {
+        "error": {"type": "string"},
+        "message": {"type": "string"},
+        "status": {"type": "integer"},
+    },
+}
+
+
+def error_content(*examples: tuple[str, dict[str, Any]]) -> dict[str, Any]:
+    """An ``application/json`` Error body, with named examples if given."""
+    media: dict[str, Any] = {"schema": {"$ref": "#/components/schemas/Error"}}
+    if examples:
+        media["examples"] = {name: {"value": value} for name, value in examples}
+    return {"application/json": media}
+
+
+def shared_responses() -> dict[str, Any]:
+    """The responses every package may point at with BAD_REQUEST, NOT_FOUND and TOO_LARGE."""
+    return {
+        "BadRequest": {
+            "description": "A parameter is missing or invalid",
+            "content": error_content(),
+        },
+        "NotFound": {
+            "description": "No such campaign, entry or checkpoint",
+            "content": error_content(),
+        },
+        "PayloadTooLarge": {
+            "description": "The request body is larger than the endpoint accepts",
+            "content": error_content(),
+        },
+    }
+
+
+def int_param(name: str, description: str, *, required: bool, minimum: int = 0) -> dict[str, Any]:
+    """An integer query parameter."""
+    return {
+        "name": name,
+        "in": "query",
+        "required": required,
+        "description": description,
+        "schema": {"type": "integer", "minimum": minimum},
+    }
+
+
+def path_param(name: str, schema: dict[str, Any], description: str | None = None) -> dict[str, Any]:
+    """A path parameter (always required)."""
+    param: dict[str, Any] = {"name": name, "in": "path", "required": True, "schema": schema}
+    if description:
+        param["description"] = description
+    return param
+
+
+def ok(schema: str, description: str, **examples: dict[str, Any]) -> dict[str, Any]:
+    """A 200 response whose JSON body is ``#/components/schemas/<schema>``."""
+    media: dict[str, Any] = {"schema": {"$ref": f"#/components/schemas/{schema}"}}
+    if examples:
+        media["examples"] = {name: {"value": value} for name, value in examples.items()}
+    return {"description": description, "content": {"application/json": media}}
