@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
 from giving.ledger import rules
@@ -21,6 +22,7 @@ from giving.ledger.canonical import Posting
 from giving.ledger.errors import InvalidEntry, RefConflict, UnknownCampaign
 from giving.ledger.models import LedgerEntry, LedgerPosting
 from giving.ledger.rules import EntryDraft
+from giving.money import Money
 
 _campaigns = sa.table("campaigns", sa.column("public_id", sa.String))
 
@@ -195,7 +197,9 @@ def check_against_ledger(view: LedgerView, draft: EntryDraft) -> int | None:
     time may differ between deliveries); anything else reusing the ref is a conflict.
     """
     if not view.campaign_exists(draft.campaign):
-        raise UnknownCampaign(f"There is no campaign {draft.campaign}", field="campaign")
+        raise UnknownCampaign(
+            _("There is no campaign %(campaign)s", campaign=draft.campaign), field="campaign"
+        )
     if draft.ref is not None:
         existing = view.seq_of_ref(draft.ref)
         if existing is not None:
@@ -204,8 +208,12 @@ def check_against_ledger(view: LedgerView, draft: EntryDraft) -> int | None:
             if (facts.campaign, facts.kind, facts.postings, facts.reverses) == draft.substance():
                 return existing
             raise RefConflict(
-                f"The reference {draft.ref!r} is already recorded as entry {existing}, "
-                "with different contents",
+                _(
+                    "The reference %(ref)r is already recorded as entry %(seq)d, "
+                    "with different contents",
+                    ref=draft.ref,
+                    seq=existing,
+                ),
                 field="ref",
             )
     if draft.reverses is not None:
@@ -216,8 +224,13 @@ def check_against_ledger(view: LedgerView, draft: EntryDraft) -> int | None:
             amount = draft.fund_total(currency)
             if amount > available:
                 raise InvalidEntry(
-                    f"The disbursement of {amount} {currency} exceeds the {available} "
-                    f"{currency} available to campaign {draft.campaign}",
+                    _(
+                        "The disbursement of %(amount)s exceeds the %(available)s available "
+                        "to campaign %(campaign)s",
+                        amount=Money(amount, currency),
+                        available=Money(available, currency),
+                        campaign=draft.campaign,
+                    ),
                     field="postings",
                 )
     return None
@@ -225,12 +238,23 @@ def check_against_ledger(view: LedgerView, draft: EntryDraft) -> int | None:
 
 def _check_reverses(view: LedgerView, draft: EntryDraft, target_seq: int) -> None:
     target = view.entry(target_seq)
-    verb = "reverse" if draft.kind == rules.REVERSAL else draft.kind.replace("_", " ")
     if target is None:
-        raise InvalidEntry(f"There is no entry {target_seq} to {verb}", field="reverses")
+        raise InvalidEntry(
+            _(
+                "There is no entry %(seq)d for this %(kind)s to undo",
+                seq=target_seq,
+                kind=draft.kind,
+            ),
+            field="reverses",
+        )
     if target.campaign != draft.campaign:
         raise InvalidEntry(
-            f"Entry {target_seq} belongs to campaign {target.campaign}, not {draft.campaign}",
+            _(
+                "Entry %(seq)d belongs to campaign %(campaign)s, not %(draft_campaign)s",
+                seq=target_seq,
+                campaign=target.campaign,
+                draft_campaign=draft.campaign,
+            ),
             field="reverses",
         )
     if draft.kind == rules.REVERSAL:
@@ -239,24 +263,47 @@ def _check_reverses(view: LedgerView, draft: EntryDraft, target_seq: int) -> Non
     expected = rules.SHAPES[draft.kind].reverses_kind
     if target.kind != expected:
         raise InvalidEntry(
-            f"A {draft.kind} must name a {expected}, but entry {target_seq} is a {target.kind}",
+            _(
+                "A %(kind)s must name a %(expected)s, but entry %(seq)d is a %(actual)s",
+                kind=draft.kind,
+                expected=expected,
+                seq=target_seq,
+                actual=target.kind,
+            ),
             field="reverses",
         )
     reversal = view.reversal_of(target_seq)
     if reversal is not None:
         raise InvalidEntry(
-            f"Entry {target_seq} was reversed by entry {reversal.seq}", field="reverses"
+            _(
+                "Entry %(seq)d was reversed by entry %(reversal)d",
+                seq=target_seq,
+                reversal=reversal.seq,
+            ),
+            field="reverses",
         )
     for currency in sorted(draft.currencies()):
         amount = abs(draft.fund_total(currency))
         remaining = _remaining(view, target, currency)
         if amount > remaining:
             raise InvalidEntry(
-                f"The {draft.kind.replace('_', ' ')} of {amount} {currency} exceeds the "
-                f"{remaining} {currency} of entry {target_seq} not yet refunded or disputed"
+                _(
+                    "The %(kind)s of %(amount)s exceeds the %(remaining)s of entry %(seq)d "
+                    "not yet refunded or disputed",
+                    kind=draft.kind,
+                    amount=Money(amount, currency),
+                    remaining=Money(remaining, currency),
+                    seq=target_seq,
+                )
                 if target.kind == rules.DONATION
-                else f"The {draft.kind.replace('_', ' ')} of {amount} {currency} exceeds the "
-                f"{remaining} {currency} of dispute {target_seq} not yet won back",
+                else _(
+                    "The %(kind)s of %(amount)s exceeds the %(remaining)s of dispute %(seq)d "
+                    "not yet won back",
+                    kind=draft.kind,
+                    amount=Money(amount, currency),
+                    remaining=Money(remaining, currency),
+                    seq=target_seq,
+                ),
                 field="postings",
             )
 
@@ -280,21 +327,32 @@ def _remaining(view: LedgerView, target: EntryFacts, currency: str) -> int:
 def _check_reversal(view: LedgerView, draft: EntryDraft, target: EntryFacts) -> None:
     if target.kind == rules.REVERSAL:
         raise InvalidEntry(
-            f"Entry {target.seq} is itself a reversal and cannot be reversed; append the "
-            "original entry again instead",
+            _(
+                "Entry %(seq)d is itself a reversal and cannot be reversed; append the "
+                "original entry again instead",
+                seq=target.seq,
+            ),
             field="reverses",
         )
     reversal = view.reversal_of(target.seq)
     if reversal is not None:
         raise InvalidEntry(
-            f"Entry {target.seq} is already reversed (by entry {reversal.seq})",
+            _(
+                "Entry %(seq)d is already reversed (by entry %(reversal)d)",
+                seq=target.seq,
+                reversal=reversal.seq,
+            ),
             field="reverses",
         )
     blocking = view.live_dependents(target.seq)
     if blocking:
         names = ", ".join(f"{d.kind} {d.seq}" for d in blocking)
         raise InvalidEntry(
-            f"Entry {target.seq} still has {names} against it; reverse those first",
+            _(
+                "Entry %(seq)d still has %(names)s against it; reverse those first",
+                seq=target.seq,
+                names=names,
+            ),
             field="reverses",
         )
     negated = sorted(
@@ -303,6 +361,9 @@ def _check_reversal(view: LedgerView, draft: EntryDraft, target: EntryFacts) -> 
     )
     if tuple(negated) != draft.postings:
         raise InvalidEntry(
-            f"A reversal's postings must exactly negate those of entry {target.seq}",
+            _(
+                "A reversal's postings must exactly negate those of entry %(seq)d",
+                seq=target.seq,
+            ),
             field="postings",
         )

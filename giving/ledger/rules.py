@@ -33,6 +33,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from flask_babel import gettext as _
+
 from giving.ledger.canonical import Posting
 from giving.ledger.errors import InvalidEntry
 from giving.money import MAX_AMOUNT_MINOR, SUPPORTED_CURRENCIES
@@ -180,35 +182,44 @@ def draft_entry(
     """Check everything about an entry that does not depend on the rest of the ledger."""
     if not isinstance(campaign, str) or not CAMPAIGN_ID.fullmatch(campaign):
         raise InvalidEntry(
-            f"Campaign id {campaign!r} is not a campaign public id", field="campaign"
+            _("Campaign id %(campaign)r is not a campaign public id", campaign=campaign),
+            field="campaign",
         )
     if kind not in KINDS:
         raise InvalidEntry(
-            f"Unknown entry kind {kind!r}; use one of {', '.join(KINDS)}", field="kind"
+            _(
+                "Unknown entry kind %(kind)r; use one of %(kinds)s",
+                kind=kind,
+                kinds=", ".join(KINDS),
+            ),
+            field="kind",
         )
     if not isinstance(occurred_at, dt.datetime) or occurred_at.utcoffset() is None:
-        raise InvalidEntry("occurred_at must be a timezone-aware datetime", field="occurred_at")
+        raise InvalidEntry(_("occurred_at must be a timezone-aware datetime"), field="occurred_at")
     occurred_at = occurred_at.astimezone(dt.UTC)
     if ref is not None and (not isinstance(ref, str) or not ref.strip() or len(ref) > REF_MAX):
         raise InvalidEntry(
-            f"ref must be a non-empty string of at most {REF_MAX} characters", field="ref"
+            _("ref must be a non-empty string of at most %(count)d characters", count=REF_MAX),
+            field="ref",
         )
     if not isinstance(memo, str) or len(memo) > MEMO_MAX:
-        raise InvalidEntry(f"memo must be text of at most {MEMO_MAX} characters", field="memo")
+        raise InvalidEntry(
+            _("memo must be text of at most %(count)d characters", count=MEMO_MAX), field="memo"
+        )
     if reverses is not None and (type(reverses) is not int or reverses < 0):
         raise InvalidEntry(
-            "reverses must be the seq (a whole number) of an earlier entry", field="reverses"
+            _("reverses must be the seq (a whole number) of an earlier entry"), field="reverses"
         )
     evidence_list = _checked_evidence(evidence)
     if donor_commitment is not None and (
         not isinstance(donor_commitment, str) or not _SHA256_HEX.fullmatch(donor_commitment)
     ):
         raise InvalidEntry(
-            "donor_commitment must be 64 lower-case hex digits", field="donor_commitment"
+            _("donor_commitment must be 64 lower-case hex digits"), field="donor_commitment"
         )
     checked = [_checked_posting(p) for p in postings]
     if not checked:
-        raise InvalidEntry("An entry needs at least one posting", field="postings")
+        raise InvalidEntry(_("An entry needs at least one posting"), field="postings")
     _check_balanced(checked)
     _check_shape(kind, campaign, checked, reverses)
     checked.sort(key=lambda p: (p.account, p.currency, p.amount))
@@ -230,7 +241,9 @@ def draft_entry(
         for text in texts:
             text.encode("utf-8")
     except UnicodeEncodeError:
-        raise InvalidEntry("The entry cannot be published: its text is not valid Unicode") from None
+        raise InvalidEntry(
+            _("The entry cannot be published: its text is not valid Unicode")
+        ) from None
     return draft
 
 
@@ -252,19 +265,24 @@ def leaf_fields(draft: EntryDraft) -> dict[str, Any]:
 def _checked_evidence(evidence: Iterable[str]) -> list[str]:
     if isinstance(evidence, str):
         raise InvalidEntry(
-            "evidence is a list of SHA-256 hex digests, not one string", field="evidence"
+            _("evidence is a list of SHA-256 hex digests, not one string"), field="evidence"
         )
     digests = list(evidence)
     if len(digests) > EVIDENCE_MAX:
-        raise InvalidEntry(f"At most {EVIDENCE_MAX} evidence digests per entry", field="evidence")
+        raise InvalidEntry(
+            _("At most %(count)d evidence digests per entry", count=EVIDENCE_MAX), field="evidence"
+        )
     for digest in digests:
         if not isinstance(digest, str) or not _SHA256_HEX.fullmatch(digest):
             raise InvalidEntry(
-                f"Evidence {digest!r} is not a SHA-256 digest (64 lower-case hex digits)",
+                _(
+                    "Evidence %(digest)r is not a SHA-256 digest (64 lower-case hex digits)",
+                    digest=digest,
+                ),
                 field="evidence",
             )
     if len(set(digests)) != len(digests):
-        raise InvalidEntry("The same evidence digest is listed twice", field="evidence")
+        raise InvalidEntry(_("The same evidence digest is listed twice"), field="evidence")
     return digests
 
 
@@ -273,26 +291,41 @@ def _checked_posting(posting: Posting | tuple[Any, Any, Any]) -> Posting:
         account, amount, currency = posting
     except (TypeError, ValueError):
         raise InvalidEntry(
-            f"A posting is (account, amount, currency), not {posting!r}", field="postings"
+            _("A posting is (account, amount, currency), not %(posting)r", posting=posting),
+            field="postings",
         ) from None
     # type() rather than isinstance(): bool is an int subclass, and True is not an amount.
     if type(amount) is not int:
         raise InvalidEntry(
-            f"Amounts are whole numbers of minor units (fen, cents); {amount!r} "
-            f"({type(amount).__name__}) on {account!r} is not",
+            _(
+                "Amounts are whole numbers of minor units (fen, cents); %(amount)r (%(type)s) "
+                "on %(account)r is not",
+                amount=amount,
+                type=type(amount).__name__,
+                account=account,
+            ),
             field="postings",
         )
     if amount == 0:
-        raise InvalidEntry(f"The posting to {account!r} has a zero amount", field="postings")
+        raise InvalidEntry(
+            _("The posting to %(account)r has a zero amount", account=account), field="postings"
+        )
     if abs(amount) > MAX_AMOUNT_MINOR:
-        raise InvalidEntry(f"The amount {amount} on {account!r} is too large", field="postings")
+        raise InvalidEntry(
+            _("The amount %(amount)d on %(account)r is too large", amount=amount, account=account),
+            field="postings",
+        )
     if currency not in SUPPORTED_CURRENCIES:
         raise InvalidEntry(
-            f"Unknown currency {currency!r}; use one of {', '.join(SUPPORTED_CURRENCIES)}",
+            _(
+                "Unknown currency %(currency)r; use one of %(currencies)s",
+                currency=currency,
+                currencies=", ".join(SUPPORTED_CURRENCIES),
+            ),
             field="postings",
         )
     if not isinstance(account, str) or not is_known_account(account):
-        raise InvalidEntry(f"Unknown account {account!r}", field="postings")
+        raise InvalidEntry(_("Unknown account %(account)r", account=account), field="postings")
     return Posting(account, amount, currency)
 
 
@@ -304,7 +337,10 @@ def _check_balanced(postings: Sequence[Posting]) -> None:
     if unbalanced:
         detail = ", ".join(f"{c} {t:+d}" for c, t in sorted(unbalanced.items()))
         raise InvalidEntry(
-            f"The postings do not balance: they must sum to zero per currency ({detail})",
+            _(
+                "The postings do not balance: they must sum to zero per currency (%(detail)s)",
+                detail=detail,
+            ),
             field="postings",
         )
 
@@ -332,28 +368,53 @@ def _check_shape(
         match = _CAMPAIGN_ACCOUNT.fullmatch(posting.account)
         if match and match.group(1) != campaign:
             raise InvalidEntry(
-                f"An entry of campaign {campaign} cannot post to {posting.account}",
+                _(
+                    "An entry of campaign %(campaign)s cannot post to %(account)s",
+                    campaign=campaign,
+                    account=posting.account,
+                ),
                 field="postings",
             )
     if kind == REVERSAL:
         if reverses is None:
             raise InvalidEntry(
-                "A reversal must name the seq of the entry it reverses", field="reverses"
+                _("A reversal must name the seq of the entry it reverses"), field="reverses"
             )
         return  # its postings are checked against the reversed entry's
     shape = SHAPES[kind]
     if shape.reverses_kind is not None and reverses is None:
         raise InvalidEntry(
-            f"A {kind} must name the {shape.reverses_kind} it undoes (reverses=<seq>)",
+            _(
+                "A %(kind)s must name the %(target)s it undoes (reverses=<seq>)",
+                kind=kind,
+                target=shape.reverses_kind,
+            ),
             field="reverses",
         )
     if shape.reverses_kind is None and reverses is not None:
-        raise InvalidEntry(f"A {kind} does not reverse another entry", field="reverses")
+        raise InvalidEntry(
+            _("A %(kind)s does not reverse another entry", kind=kind), field="reverses"
+        )
     for posting in postings:
         role = shape.debit if posting.amount > 0 else shape.credit
         if not _role_matches(role, posting.account, campaign):
-            side = "debit" if posting.amount > 0 else "credit"
+            wanted = _describe(role, campaign)
+            message = (
+                _(
+                    "A %(kind)s must debit %(wanted)s, not %(account)s",
+                    kind=kind,
+                    wanted=wanted,
+                    account=posting.account,
+                )
+                if posting.amount > 0
+                else _(
+                    "A %(kind)s must credit %(wanted)s, not %(account)s",
+                    kind=kind,
+                    wanted=wanted,
+                    account=posting.account,
+                )
+            )
             raise InvalidEntry(
-                f"A {kind} must {side} {_describe(role, campaign)}, not {posting.account}",
+                message,
                 field="postings",
             )

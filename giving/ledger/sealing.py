@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 import sqlalchemy as sa
+from flask_babel import gettext
 from sqlalchemy.orm import Session
 
 from giving.db import utcnow
@@ -106,7 +107,11 @@ def seal(session: Session, drafts: Sequence[EntryDraft]) -> list[SealResult]:
         try:
             record = leaf_record(seq=seq, **rules.leaf_fields(draft))
         except LeafRecordError as exc:  # draft_entry's checks should have caught it
-            results.append(SealResult(None, error=InvalidEntry(f"Cannot publish: {exc}")))
+            results.append(
+                SealResult(
+                    None, error=InvalidEntry(gettext("Cannot publish: %(reason)s", reason=exc))
+                )
+            )
             continue
         hash_of_leaf = leaf_hash(leaf_input_fast(record))
         chained = chain_hash(previous, hash_of_leaf)

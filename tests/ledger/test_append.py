@@ -251,7 +251,7 @@ def test_an_entry_can_be_reversed_only_once(session: Session, campaign: str) -> 
 def test_reversing_an_unknown_entry_is_refused(session: Session, campaign: str) -> None:
     donate(session, campaign, 1_000)
 
-    with pytest.raises(InvalidEntry, match="There is no entry 7 to reverse"):
+    with pytest.raises(InvalidEntry, match="There is no entry 7 for this reversal to undo"):
         append_entry(
             session,
             campaign=campaign,
@@ -307,7 +307,7 @@ def test_refunds_never_exceed_the_donation_they_refund(session: Session, campaig
     gift = donate(session, campaign, 1_000)
     spend(session, campaign, "refund", 600, "processor:stripe", reverses=gift.seq)
 
-    with pytest.raises(InvalidEntry, match="exceeds the 400 CNY of entry 0 not yet refunded"):
+    with pytest.raises(InvalidEntry, match=r"exceeds the 4\.00 CNY of entry 0 not yet refunded"):
         spend(session, campaign, "refund", 401, "processor:stripe", reverses=gift.seq)
     spend(session, campaign, "refund", 400, "processor:stripe", reverses=gift.seq)
     assert count_entries(session) == 3
@@ -336,7 +336,7 @@ def test_disputes_count_against_the_donation_until_won_back(
 ) -> None:
     gift = donate(session, campaign, 1_000)
     dispute = spend(session, campaign, "dispute", 1_000, "dispute:held", reverses=gift.seq)
-    with pytest.raises(InvalidEntry, match="exceeds the 0 CNY"):
+    with pytest.raises(InvalidEntry, match=r"exceeds the 0\.00 CNY"):
         spend(session, campaign, "refund", 1, "processor:stripe", reverses=gift.seq)
 
     append_entry(
@@ -367,7 +367,7 @@ def test_a_dispute_cannot_be_won_back_twice(session: Session, campaign: str) -> 
     }
     append_entry(session, occurred_at=moment(), **won)
 
-    with pytest.raises(InvalidEntry, match="exceeds the 0 CNY of dispute 1 not yet won back"):
+    with pytest.raises(InvalidEntry, match=r"exceeds the 0\.00 CNY of dispute 1 not yet won back"):
         append_entry(session, occurred_at=moment(), **won)
 
 
@@ -380,7 +380,7 @@ def test_a_disbursement_cannot_pay_out_more_than_is_available(
     donate(session, campaign, 10_000)
     spend(session, campaign, "processor_fee", 60, "processor:stripe")
 
-    with pytest.raises(InvalidEntry, match="exceeds the 9940 CNY available"):
+    with pytest.raises(InvalidEntry, match=r"exceeds the 99\.40 CNY available"):
         spend(session, campaign, "disbursement", 9_941, "payee:disbursed")
     spend(session, campaign, "disbursement", 9_940, "payee:disbursed")
 
@@ -388,5 +388,5 @@ def test_a_disbursement_cannot_pay_out_more_than_is_available(
 def test_money_in_one_currency_cannot_pay_out_another(session: Session, campaign: str) -> None:
     donate(session, campaign, 10_000, currency="CNY")
 
-    with pytest.raises(InvalidEntry, match="exceeds the 0 USD available"):
+    with pytest.raises(InvalidEntry, match=r"exceeds the 0\.00 USD available"):
         spend(session, campaign, "disbursement", 100, "payee:disbursed", currency="USD")

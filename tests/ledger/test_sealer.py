@@ -101,7 +101,8 @@ def test_a_refusal_at_sealing_time_reaches_its_writer_and_spares_the_batch(
         third = sealer.submit(**gift(50))
 
         assert first.result(timeout=30).seq == 1
-        with pytest.raises(InvalidEntry, match="exceeds the 200 CNY of entry 0 not yet refunded"):
+        refused = r"exceeds the 2\.00 CNY of entry 0 not yet refunded"
+        with pytest.raises(InvalidEntry, match=refused):
             second.result(timeout=30)
         assert third.result(timeout=30).seq == 2
 
@@ -110,7 +111,7 @@ def test_a_refusal_at_sealing_time_reaches_its_writer_and_spares_the_batch(
             session.scalars(sa.select(SealOutcome.error).where(SealOutcome.seq.is_(None)))
         )
         assert len(errors) == 1
-        assert "exceeds the 200 CNY" in errors[0]
+        assert "exceeds the 2.00 CNY" in errors[0]
 
 
 def test_a_repeated_reference_resolves_to_the_first_entry(factory: sessionmaker[Session]) -> None:
