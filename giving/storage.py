@@ -2,16 +2,29 @@
 
 Callers only ever see keys (random names chosen here), never paths they supply, so an upload
 cannot pick where it lands or overwrite another file. ``GIVING_STORAGE`` names the directory;
-an S3-compatible bucket (DESIGN §8) will be a second class with the same four methods.
+an S3-compatible bucket (DESIGN §8) will be a second class with the same methods.
+
+Files and database rows live in two places that cannot share a transaction, so services
+that store files do it through :func:`save_for_transaction` and
+:func:`delete_after_commit`: a file written during a unit of work is removed again if that
+unit of work rolls back (or ends without committing), and a file meant to go is removed only
+once the rows saying so are committed. A failed request then leaves no orphaned file, and a
+rolled-back withdrawal leaves the file its rows still point at.
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import re
 import secrets
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, BinaryIO, Literal
 from urllib.parse import urlsplit
+
+from sqlalchemy import event
+from sqlalchemy.orm import Session, SessionTransaction
 
 from giving.config import ConfigError, Settings
 
@@ -61,6 +74,105 @@ class LocalStorage:
 
     def read(self, key: str) -> bytes:
         return self.path_for(key).read_bytes()
+
+    def delete(self, key: str) -> None:
+        """Remove the file stored under ``key``; a file already gone is not an error."""
+        with contextlib.suppress(FileNotFoundError):
+            self.path_for(key).unlink()
+
+
+# --- files in a unit of work -------------------------------------------------------------
+
+_log = logging.getLogger(__name__)
+_PENDING = "giving.storage.pending"
+
+
+@dataclass(frozen=True, slots=True)
+class _PendingFile:
+    storage: LocalStorage
+    key: str
+    # "written": delete unless committed; "doomed": delete once committed.
+    action: Literal["written", "doomed"]
+    transaction: SessionTransaction
+
+
+def _transaction_of(session: Session) -> SessionTransaction:
+    """The innermost transaction now open, beginning one if the session has none yet."""
+    return session.get_nested_transaction() or session.get_transaction() or session.begin()
+
+
+def _pending(session: Session) -> list[_PendingFile]:
+    pending: list[_PendingFile] = session.info.setdefault(_PENDING, [])
+    return pending
+
+
+def save_for_transaction(
+    session: Session, storage: LocalStorage, data: bytes, *, suffix: str = ""
+) -> str:
+    """Store ``data`` as :meth:`LocalStorage.save` does, tied to ``session``'s transaction:
+    if the transaction rolls back, or the session closes without committing, the file goes."""
+    transaction = _transaction_of(session)
+    key = storage.save(data, suffix=suffix)
+    _pending(session).append(_PendingFile(storage, key, "written", transaction))
+    return key
+
+
+def delete_after_commit(session: Session, storage: LocalStorage, key: str) -> None:
+    """Remove the file under ``key`` once ``session``'s transaction commits (never if it
+    rolls back, so the rows that still name the file keep it)."""
+    transaction = _transaction_of(session)
+    _pending(session).append(_PendingFile(storage, key, "doomed", transaction))
+
+
+def _delete_quietly(item: _PendingFile) -> None:
+    # Runs inside SQLAlchemy's commit/rollback: an error here must not hide the original one.
+    try:
+        item.storage.delete(item.key)
+    except OSError:  # pragma: no cover - a full or read-only disk; the file is only left over
+        _log.exception("could not delete stored file %s", item.key)
+
+
+@event.listens_for(Session, "after_commit")
+def _on_commit(session: Session) -> None:
+    """The outermost transaction committed: doomed files go, written ones are kept."""
+    for item in session.info.pop(_PENDING, []):
+        if item.action == "doomed":
+            _delete_quietly(item)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _on_transaction_end(session: Session, transaction: SessionTransaction) -> None:
+    """The outermost transaction ended without a commit (rolled back or closed): files
+    written in it go, and files doomed in it stay."""
+    if transaction.parent is not None or _PENDING not in session.info:
+        return
+    for item in session.info.pop(_PENDING):
+        if item.action == "written":
+            _delete_quietly(item)
+
+
+def _within(transaction: SessionTransaction, ancestor: SessionTransaction) -> bool:
+    current: SessionTransaction | None = transaction
+    while current is not None:
+        if current is ancestor:
+            return True
+        current = current.parent
+    return False
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _on_savepoint_rollback(session: Session, previous: SessionTransaction) -> None:
+    """A savepoint rolled back: undo what was stored or doomed inside it, keep the rest."""
+    if not previous.nested or _PENDING not in session.info:
+        return
+    kept = []
+    for item in session.info[_PENDING]:
+        if _within(item.transaction, previous):
+            if item.action == "written":
+                _delete_quietly(item)
+        else:
+            kept.append(item)
+    session.info[_PENDING] = kept
 
 
 def storage_from_settings(settings: Settings) -> LocalStorage:

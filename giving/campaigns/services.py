@@ -48,7 +48,7 @@ from giving.db import utcnow
 from giving.errors import Conflict, PermissionDenied
 from giving.impact.scanner import check_public_text, check_text
 from giving.money import Money
-from giving.storage import LocalStorage
+from giving.storage import LocalStorage, save_for_transaction
 
 DEFAULT_COVER_MAX_BYTES = 5 * 1024 * 1024
 _EDITABLE_STATES = (CampaignState.DRAFT, CampaignState.IN_REVIEW, CampaignState.LIVE)
@@ -125,11 +125,12 @@ def _refuse_identifying_text(
             check_public_text(session, campaign, text, field=field)
 
 
-def _store_cover(cover: CoverUpload | None) -> str | None:
+def _store_cover(session: Session, cover: CoverUpload | None) -> str | None:
+    """Store a checked cover image; it is removed again if the transaction does not commit."""
     if cover is None or not cover.data:
         return None
     clean = clean_cover_image(cover.data, max_bytes=cover.max_bytes, field="cover")
-    return cover.storage.save(clean.data, suffix=clean.suffix)
+    return save_for_transaction(session, cover.storage, clean.data, suffix=clean.suffix)
 
 
 # --- creating and editing ----------------------------------------------------------------
@@ -163,7 +164,7 @@ def create_campaign(
     )
     check_ends_on(ends_on)
     _refuse_identifying_text(session, None, content.title, content.summary, content.story)
-    cover_key = _store_cover(cover)
+    cover_key = _store_cover(session, cover)
 
     public_id = new_public_id()
     campaign = Campaign(
@@ -235,7 +236,7 @@ def update_campaign(
     if ends_on != campaign.ends_on:
         check_ends_on(ends_on)
     _refuse_identifying_text(session, campaign, content.title, content.summary, content.story)
-    cover_key = _store_cover(cover)
+    cover_key = _store_cover(session, cover)
 
     new_values: dict[str, object] = {
         "title": content.title,

@@ -87,6 +87,14 @@ def approve_disbursement(
         raise Conflict(_("The campaign is not live or closed, so its money cannot be paid out."))
     if not disbursement.evidence:
         raise Conflict(_("Add at least one evidence file before this request can be approved."))
+    if all(evidence.is_withheld for evidence in disbursement.evidence):
+        # Nobody can check a withheld file any more; its digest alone proves nothing.
+        raise Conflict(
+            _(
+                "Every evidence file of this request was withheld when a guardian's consent "
+                "ended; add other evidence before it can be approved."
+            )
+        )
     available = available_balance(session, campaign)
     if disbursement.amount > available:
         raise Conflict(

@@ -8,8 +8,11 @@ stream. PDFs with active content (JavaScript, launch actions, embedded files) ar
 evidence is read by auditors and, redacted, by the public.
 
 Originals are stored byte for byte, because the ledger commits to their SHA-256. Redacted
-image copies are published, so they are re-encoded from their pixels to drop EXIF (and any
-GPS position that could lead to a child's home).
+copies are published, so they are rewritten first: images are re-encoded from their pixels to
+drop EXIF (and any GPS position that could lead to a child's home); PDFs are rewritten by
+pypdf without their document information (author, creator, producer), XMP metadata and
+application data, and without the earlier revisions an incremental save keeps, where the
+unredacted text of a "redacted" PDF often still lies.
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ from dataclasses import dataclass
 
 from flask_babel import gettext as _
 from PIL import Image, ImageOps, UnidentifiedImageError
+from pypdf import PdfReader, PdfWriter
+from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, NameObject, PdfObject
 
 from giving.errors import ValidationError
 
@@ -59,6 +64,21 @@ _PDF_ACTIVE = re.compile(
     rb"/(JavaScript|JS|Launch|EmbeddedFile|EmbeddedFiles|RichMedia|XFA|SubmitForm|ImportData)"
     rb"(?=[\s/<>\[\]()%]|\Z)"
 )
+
+
+# Dictionary entries that carry metadata or an application's private data, never content.
+_PDF_METADATA_KEYS = (NameObject("/Metadata"), NameObject("/PieceInfo"))
+
+
+@dataclass(frozen=True, slots=True)
+class EvidenceUpload:
+    """An uploaded file as received, and what the uploader declared it shows: whether it
+    shows any child and, if so, the refs of the campaign's registered children in it."""
+
+    data: bytes
+    filename: str
+    shows_children: bool = False
+    children: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,11 +243,12 @@ def _has_object(data: bytes) -> bool:
     return False
 
 
-def publishable_copy(checked: CheckedFile) -> CheckedFile:
-    """The bytes to publish for a redacted copy: images re-encoded without any metadata."""
+def publishable_copy(checked: CheckedFile, *, field: str = "file") -> CheckedFile:
+    """The bytes to publish for a redacted copy: images re-encoded and PDFs rewritten, both
+    without any metadata."""
     _suffix, image_format = ACCEPTED_TYPES[checked.content_type]
     if image_format is None:
-        return checked
+        return _pdf_without_metadata(checked, field)
     with Image.open(io.BytesIO(checked.data), formats=[image_format]) as opened:
         image = ImageOps.exif_transpose(opened)
         has_alpha = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
@@ -253,3 +274,53 @@ def publishable_copy(checked: CheckedFile) -> CheckedFile:
         suffix=checked.suffix,
         sha256=sha256_hex(data),
     )
+
+
+def _pdf_without_metadata(checked: CheckedFile, field: str) -> CheckedFile:
+    try:
+        reader = PdfReader(io.BytesIO(checked.data), strict=False)
+        if reader.is_encrypted:
+            raise ValidationError(
+                _(
+                    "%(name)s is encrypted; publish a copy without a password.",
+                    name=checked.filename,
+                ),
+                field=field,
+            )
+        writer = PdfWriter(clone_from=reader)
+        writer.metadata = None
+        _strip_metadata(writer.root_object)
+        # What no longer hangs off the document (the metadata just cut loose) is not written.
+        writer.compress_identical_objects(remove_duplicates=False, remove_unreferenced=True)
+        out = io.BytesIO()
+        writer.write(out)
+    except ValidationError:
+        raise
+    except Exception:  # a broken or hostile PDF can make a parser raise almost anything
+        raise _damaged(checked.filename, field) from None
+    data = out.getvalue()
+    # What pypdf wrote must pass the same checks as an upload before anyone downloads it.
+    return check_evidence_file(
+        data, checked.filename, max_bytes=max(len(data), MAX_EVIDENCE_BYTES), field=field
+    )
+
+
+def _strip_metadata(root: PdfObject) -> None:
+    """Remove metadata entries from every dictionary and stream reachable from ``root``."""
+    seen: set[tuple[int, int]] = set()
+    todo: list[PdfObject] = [root]
+    while todo:
+        item = todo.pop()
+        if isinstance(item, IndirectObject):
+            if (item.idnum, item.generation) in seen:
+                continue
+            seen.add((item.idnum, item.generation))
+            target = item.get_object()
+            if target is not None:
+                todo.append(target)
+        elif isinstance(item, DictionaryObject):
+            for key in _PDF_METADATA_KEYS:
+                item.pop(key, None)
+            todo.extend(item.values())
+        elif isinstance(item, ArrayObject):
+            todo.extend(item)

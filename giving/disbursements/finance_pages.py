@@ -11,15 +11,14 @@ from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
 from giving.campaigns.models import Campaign
 from giving.db import transaction
-from giving.disbursements import queries, services
+from giving.disbursements import consent, queries, services
 from giving.disbursements.access import can_decide, can_request, can_view_books
-from giving.disbursements.evidence import MAX_EVIDENCE_BYTES
 from giving.disbursements.forms import (
     BudgetForm,
     DecisionForm,
@@ -27,34 +26,20 @@ from giving.disbursements.forms import (
     EvidenceForm,
     RedactedCopyForm,
 )
-from giving.disbursements.models import Category, Disbursement
+from giving.disbursements.models import Category, Disbursement, WithheldReason
+from giving.disbursements.uploads import (
+    attach_upload_error,
+    evidence_storage,
+    max_evidence_bytes,
+    slot_uploads,
+    uploads,
+)
 from giving.errors import Conflict, DomainError, NotFound, PermissionDenied
 from giving.forms_util import attach_error
 from giving.hosts.services import host_of
 from giving.impact import links
 from giving.money import Money
-from giving.storage import LocalStorage, app_storage
 from giving.web import db_session, login_required, require_actor
-
-
-def evidence_storage() -> LocalStorage:
-    """Evidence lives in its own directory beside (never inside) the web-served files."""
-    return LocalStorage(app_storage(current_app).root / "evidence")
-
-
-def max_evidence_bytes() -> int:
-    return int(current_app.config.get("EVIDENCE_MAX_BYTES", MAX_EVIDENCE_BYTES))
-
-
-def uploads(files: Any) -> list[services.EvidenceUpload]:
-    """The chosen files, each read to one byte past the limit (enough to refuse it)."""
-    limit = max_evidence_bytes()
-    result = []
-    for item in files or []:
-        if item is None or not getattr(item, "filename", ""):
-            continue
-        result.append(services.EvidenceUpload(item.stream.read(limit + 1), item.filename))
-    return result
 
 
 def books_campaign(public_id: str) -> Campaign:
@@ -101,6 +86,7 @@ def activity(public_id: str) -> ResponseReturnValue:
         "disbursements/activity.html",
         entries=queries.activity_of(db_session(), campaign),
         category_labels={category.value: category.label for category in Category},
+        withheld_labels={reason.value: reason.label for reason in WithheldReason},
         **_context(campaign),
     )
 
@@ -146,6 +132,7 @@ def new_request(public_id: str) -> ResponseReturnValue:
     form = DisbursementForm(data={"currency": campaign.currency})
     if form.validate_on_submit():
         session = db_session()
+        evidence, places = slot_uploads(form.evidence.entries)
         try:
             with transaction(session):
                 disbursement = services.request_disbursement(
@@ -159,7 +146,7 @@ def new_request(public_id: str) -> ResponseReturnValue:
                     description=form.description.data,
                     groups_reached=form.groups_reached.data or "",
                     people_reached=form.people_reached.data,
-                    evidence=uploads(form.evidence.data),
+                    evidence=evidence,
                     storage=evidence_storage(),
                     max_bytes=max_evidence_bytes(),
                 )
@@ -172,7 +159,7 @@ def new_request(public_id: str) -> ResponseReturnValue:
         except DomainError as exc:
             if exc.status_code in (403, 404):
                 raise
-            attach_error(form, exc)
+            attach_upload_error(form, exc, places)
             page = render_template("disbursements/request.html", form=form, **_context(campaign))
             return page, _status(exc)
         flash(_("Your request is sent; a finance member of the host will decide on it."), "success")
@@ -203,9 +190,11 @@ def _detail_page(
         for e in disbursement.evidence
     }
     forms.update(redacted_forms or {})
+    session = db_session()
     page = render_template(
         "disbursements/detail.html",
         disbursement=disbursement,
+        children_shown={e.id: consent.children_shown(session, e) for e in disbursement.evidence},
         decision_form=decision_form or DecisionForm(formdata=None),
         evidence_form=evidence_form or EvidenceForm(formdata=None),
         redacted_forms=forms,
@@ -296,13 +285,14 @@ def add_evidence(public_id: str, disbursement_id: int) -> ResponseReturnValue:
     form = EvidenceForm()
     if not form.validate_on_submit():
         return _detail_page(campaign, disbursement, evidence_form=form, status=400)
+    evidence, places = slot_uploads(form.evidence.entries)
     try:
         with transaction(session):
             services.add_evidence(
                 session,
                 actor=require_actor(),
                 disbursement=disbursement,
-                evidence=uploads(form.evidence.data),
+                evidence=evidence,
                 storage=evidence_storage(),
                 max_bytes=max_evidence_bytes(),
             )
@@ -311,7 +301,7 @@ def add_evidence(public_id: str, disbursement_id: int) -> ResponseReturnValue:
             raise
         session.expire_all()
         disbursement = queries.disbursement_in(session, campaign, disbursement_id)
-        attach_error(form, exc)
+        attach_upload_error(form, exc, places)
         return _detail_page(campaign, disbursement, evidence_form=form, status=_status(exc))
     flash(_("The evidence is added."), "success")
     return redirect(_detail_url(disbursement))

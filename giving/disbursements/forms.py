@@ -6,12 +6,25 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from flask_wtf.file import FileField, MultipleFileField
-from wtforms import DateField, IntegerField, SelectChoice, SelectField, StringField, TextAreaField
+from flask_wtf.file import FileField
+from wtforms import (
+    DateField,
+    FieldList,
+    Form,
+    FormField,
+    IntegerField,
+    RadioField,
+    SelectChoice,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from wtforms.validators import ValidationError as FieldError
 
 from giving.campaigns.models import CampaignCategory
+from giving.disbursements.evidence import MAX_FILES_PER_REQUEST
 from giving.errors import ValidationError
 from giving.money import SUPPORTED_CURRENCIES, Money, parse_major_amount
 
@@ -43,6 +56,52 @@ _EVIDENCE_HELP = _l(
     "(add more files afterwards), at most 5 files. They stay private; you may publish a "
     "redacted copy later."
 )
+SHOWS_NO_CHILD = "no"
+SHOWS_CHILDREN = "yes"
+
+
+class EvidenceSlotForm(Form):  # type: ignore[misc]
+    """One file and what it shows; a subform, so it has no CSRF token of its own."""
+
+    file = FileField(_l("File"))
+    shows_children = RadioField(
+        _l("Does this file show a child?"),
+        choices=[
+            SelectChoice(SHOWS_NO_CHILD, _l("No, it shows no child (e.g. a receipt or goods)")),
+            SelectChoice(SHOWS_CHILDREN, _l("Yes, it shows children")),
+        ],
+        validate_choice=False,
+    )
+    # Choices are the campaign's children, rendered by the page; the service checks them.
+    children = SelectMultipleField(
+        _l("Children it shows"),
+        choices=[],
+        validate_choice=False,
+        description=_l(
+            "Only for a file that shows children: choose every child in it (hold Ctrl or ⌘ "
+            "to choose several). Each needs the guardian's recorded consent; such a file is "
+            "never published."
+        ),
+    )
+
+    def validate_shows_children(self, field: Any) -> None:
+        if field.data not in (None, "", SHOWS_NO_CHILD, SHOWS_CHILDREN):
+            raise FieldError(_l("Choose yes or no."))
+        if self.has_file() and field.data not in (SHOWS_NO_CHILD, SHOWS_CHILDREN):
+            raise FieldError(_l("Say whether this file shows a child."))
+
+    def has_file(self) -> bool:
+        return bool(getattr(self.file.data, "filename", ""))
+
+
+def _evidence_slots(label: Any) -> Any:
+    return FieldList(
+        FormField(EvidenceSlotForm),
+        label=label,
+        description=_EVIDENCE_HELP,
+        min_entries=MAX_FILES_PER_REQUEST,
+        max_entries=MAX_FILES_PER_REQUEST,
+    )
 
 
 class DisbursementForm(FlaskForm):  # type: ignore[misc]
@@ -76,7 +135,7 @@ class DisbursementForm(FlaskForm):  # type: ignore[misc]
         _l("Number of people reached"),
         validators=[Optional(), NumberRange(min=0, max=1_000_000)],
     )
-    evidence = MultipleFileField(_l("Evidence files"), description=_EVIDENCE_HELP)
+    evidence = _evidence_slots(_l("Evidence files"))
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -90,7 +149,7 @@ class DisbursementForm(FlaskForm):  # type: ignore[misc]
 
 
 class EvidenceForm(FlaskForm):  # type: ignore[misc]
-    evidence = MultipleFileField(_l("More evidence files"), description=_EVIDENCE_HELP)
+    evidence = _evidence_slots(_l("More evidence files"))
 
 
 class DecisionForm(FlaskForm):  # type: ignore[misc]

@@ -11,6 +11,13 @@ the ledger.
 
 Evidence originals are private. An organiser may add a redacted copy (e.g. a receipt with an
 address blacked out); once published, the public sees that copy beside the original's digest.
+
+A file that shows children (``shows_children``) names them in ``disbursement_evidence_children``
+and is never published, not even redacted. That table is INSERT-only (migration 0007): what a
+file shows is a fact about its bytes, which never change, and a link that could be deleted
+could no longer stop the file when a guardian withdraws consent. Withdrawal (or erasure of the
+child's record) *withholds* the file instead: ``withheld_at`` is set, the stored bytes are
+deleted, and only the digest remains, so the ledger entries that list it still verify.
 """
 
 from __future__ import annotations
@@ -61,6 +68,7 @@ class ActivityKind(enum.StrEnum):
     REVERSED = "reversed"
     EVIDENCE_ADDED = "evidence_added"
     EVIDENCE_PUBLISHED = "evidence_published"
+    EVIDENCE_WITHHELD = "evidence_withheld"
     BUDGET_SET = "budget_set"
 
     @property
@@ -75,7 +83,25 @@ _ACTIVITY_LABELS = {
     ActivityKind.REVERSED: _l("Disbursement reversed"),
     ActivityKind.EVIDENCE_ADDED: _l("Evidence added"),
     ActivityKind.EVIDENCE_PUBLISHED: _l("Redacted evidence published"),
+    ActivityKind.EVIDENCE_WITHHELD: _l("Evidence withheld"),
     ActivityKind.BUDGET_SET: _l("Budget changed"),
+}
+
+
+class WithheldReason(enum.StrEnum):
+    """Why an evidence file showing a child was withheld."""
+
+    CONSENT_WITHDRAWN = "consent_withdrawn"
+    CHILD_ERASED = "child_erased"
+
+    @property
+    def label(self) -> str:
+        return str(_WITHHELD_LABELS[self])
+
+
+_WITHHELD_LABELS = {
+    WithheldReason.CONSENT_WITHDRAWN: _l("A guardian withdrew consent for a child it shows."),
+    WithheldReason.CHILD_ERASED: _l("The record of a child it shows was erased."),
 }
 
 
@@ -204,6 +230,10 @@ class EvidenceFile(Base):
     caption: Mapped[str] = mapped_column(sa.String(300), default="")
     published_at: Mapped[dt.datetime | None] = mapped_column()
     published_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    # Declared at upload; the children it shows are in disbursement_evidence_children.
+    shows_children: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    withheld_at: Mapped[dt.datetime | None] = mapped_column()
+    withheld_reason: Mapped[str | None] = mapped_column(sa.String(24))
 
     disbursement: Mapped[Disbursement] = relationship(back_populates="evidence")
 
@@ -214,11 +244,45 @@ class EvidenceFile(Base):
         sa.CheckConstraint(
             "(published_at IS NULL) OR (redacted_key IS NOT NULL)", name="published_has_copy"
         ),
+        sa.CheckConstraint(
+            "NOT shows_children OR (published_at IS NULL AND redacted_key IS NULL)",
+            name="child_file_never_public",
+        ),
+        sa.CheckConstraint(
+            "(withheld_at IS NULL AND withheld_reason IS NULL) OR (shows_children "
+            "AND withheld_reason IN ('consent_withdrawn', 'child_erased'))",
+            name="withheld_child_file_with_reason",
+        ),
     )
 
     @property
     def is_published(self) -> bool:
         return self.published_at is not None and self.redacted_key is not None
+
+    @property
+    def is_withheld(self) -> bool:
+        return self.withheld_at is not None
+
+    @property
+    def withheld_reason_enum(self) -> WithheldReason | None:
+        return WithheldReason(self.withheld_reason) if self.withheld_reason else None
+
+
+class EvidenceChild(Base):
+    """A registered child that an evidence file shows; rows are never updated or deleted."""
+
+    __tablename__ = "disbursement_evidence_children"
+
+    evidence_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("disbursement_evidence.id"), primary_key=True
+    )
+    child_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("beneficiary_children.id"), primary_key=True
+    )
+    declared_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    declared_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+
+    __table_args__ = (sa.Index("ix_disbursement_evidence_children_child", "child_id"),)
 
 
 class DisbursementActivity(Base):

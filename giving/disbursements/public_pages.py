@@ -3,7 +3,8 @@
 The public sees approved spending with its category, amount, date, description and the
 groups reached, the redacted evidence copies organisers published, and the SHA-256 of every
 original (the same digests the ledger entry carries). Originals are served only to the
-campaign's books readers; for everyone else they do not exist (404).
+campaign's books readers; for everyone else they do not exist (404). A withheld original
+(guardian consent withdrawn) answers those readers with a page saying so (410 Gone).
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ from giving.campaigns.queries import campaign_by_slug
 from giving.disbursements import queries
 from giving.disbursements.access import can_view_books
 from giving.disbursements.evidence import ACCEPTED_TYPES
-from giving.disbursements.finance_pages import evidence_storage
 from giving.disbursements.models import EvidenceFile
+from giving.disbursements.uploads import evidence_storage
 from giving.hosts.services import host_of
 from giving.web import current_actor, db_session
 
@@ -66,6 +67,14 @@ def _serve(evidence: EvidenceFile, key: str, content_type: str, *, public: bool)
 
 def original_file(token: str) -> ResponseReturnValue:
     evidence = queries.original_for(db_session(), token, actor=current_actor())
+    if evidence.is_withheld:
+        # The bytes are gone; say why and since when, rather than "not found".
+        page = render_template(
+            "disbursements/withheld.html",
+            evidence=evidence,
+            reason=evidence.withheld_reason_enum,
+        )
+        return page, 410
     return _serve(evidence, evidence.storage_key, evidence.content_type, public=False)
 
 

@@ -5,8 +5,9 @@ re-exported here, so callers find every disbursement operation in one module.
 Each operation checks the actor and the request's state, changes the rows, appends one row
 per step to the activity log and flushes; the entry point commits. Amounts are whole minor
 units above zero, in the campaign's currency. Every file is checked before any is stored,
-and stored files are removed again if the operation fails, so a bad file leaves nothing
-behind.
+including what it shows (``consent``: a file showing a child needs that child's guardian
+consent), and stored files are removed again if the operation or its transaction fails, so a
+bad file or a failed commit leaves nothing behind.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ import contextlib
 import datetime as dt
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from giving.accounts.models import User
 from giving.campaigns.models import Campaign
 from giving.db import utcnow
+from giving.disbursements import consent
 from giving.disbursements.access import can_request
 from giving.disbursements.budget import set_budget
 from giving.disbursements.decisions import (
@@ -36,6 +37,7 @@ from giving.disbursements.evidence import (
     MAX_EVIDENCE_BYTES,
     MAX_FILES_PER_REQUEST,
     CheckedFile,
+    EvidenceUpload,
     check_evidence_file,
     publishable_copy,
 )
@@ -49,10 +51,11 @@ from giving.disbursements.models import (
 from giving.disbursements.steps import SPENDING_STATES, check_public_text, clean_text, log_step
 from giving.errors import Conflict, PermissionDenied, ValidationError
 from giving.money import MAX_AMOUNT_MINOR, Money
-from giving.storage import LocalStorage
+from giving.storage import LocalStorage, delete_after_commit, save_for_transaction
 
 __all__ = [
     "EvidenceUpload",
+    "UploadRefused",
     "add_evidence",
     "approve_disbursement",
     "available_balance",
@@ -72,12 +75,7 @@ CAPTION_MAX = 300
 PEOPLE_MAX = 1_000_000
 
 
-@dataclass(frozen=True, slots=True)
-class EvidenceUpload:
-    """An uploaded file as received: its bytes and the name the uploader gave it."""
-
-    data: bytes
-    filename: str
+UploadRefused = consent.UploadRefused
 
 
 def _check_amount(amount: Money, campaign: Campaign) -> None:
@@ -103,23 +101,31 @@ def _check_files(
             _("Attach at most %(count)s evidence files.", count=MAX_FILES_PER_REQUEST),
             field="evidence",
         )
-    checked = [check_evidence_file(u.data, u.filename, max_bytes=max_bytes) for u in uploads]
+    checked = []
+    for index, upload in enumerate(uploads):
+        try:
+            checked.append(check_evidence_file(upload.data, upload.filename, max_bytes=max_bytes))
+        except ValidationError as exc:
+            raise UploadRefused(exc.message, index=index, part=consent.FILE) from None
     seen = set(already)
-    for item in checked:
+    for index, item in enumerate(checked):
         if item.sha256 in seen:
-            raise ValidationError(
-                _("%(name)s is attached twice.", name=item.filename), field="evidence"
+            raise UploadRefused(
+                _("%(name)s is attached twice.", name=item.filename),
+                index=index,
+                part=consent.FILE,
             )
         seen.add(item.sha256)
     return checked
 
 
-def _store(storage: LocalStorage, files: Sequence[CheckedFile]) -> list[str]:
-    """Save checked files under new random keys; if one fails, remove those already saved."""
+def _store(session: Session, storage: LocalStorage, files: Sequence[CheckedFile]) -> list[str]:
+    """Save checked files under new random keys, tied to the session's transaction (they go
+    again if it does not commit); if one fails, remove those already saved."""
     keys: list[str] = []
     try:
         for item in files:
-            keys.append(storage.save(item.data, suffix=item.suffix))
+            keys.append(save_for_transaction(session, storage, item.data, suffix=item.suffix))
     except BaseException:
         discard(storage, keys)
         raise
@@ -130,7 +136,7 @@ def discard(storage: LocalStorage, keys: Sequence[str]) -> None:
     """Remove stored files whose database rows were never committed."""
     for key in keys:
         with contextlib.suppress(FileNotFoundError):
-            storage.path_for(key).unlink()
+            storage.delete(key)
 
 
 def _evidence_rows(
@@ -193,7 +199,8 @@ def request_disbursement(
     check_public_text(session, campaign, description, field="description")
     check_public_text(session, campaign, groups_reached, field="groups_reached")
     files = _check_files(evidence, max_bytes=max_bytes)
-    keys = _store(storage, files)
+    pictured = consent.pictured_children(session, campaign, evidence)
+    keys = _store(session, storage, files)
     try:
         disbursement = Disbursement(
             campaign_id=campaign.id,
@@ -207,9 +214,11 @@ def request_disbursement(
             groups_reached=groups_reached,
             people_reached=people_reached,
         )
-        disbursement.evidence = _evidence_rows(actor, files, keys)
+        rows = _evidence_rows(actor, files, keys)
+        disbursement.evidence = rows
         session.add(disbursement)
         session.flush()
+        consent.record_pictured(session, actor=actor, rows=rows, pictured=pictured)
         log_step(
             session,
             campaign=campaign,
@@ -250,11 +259,13 @@ def add_evidence(
     files = _check_files(
         evidence, max_bytes=max_bytes, already=[e.sha256 for e in disbursement.evidence]
     )
-    keys = _store(storage, files)
+    pictured = consent.pictured_children(session, campaign, evidence)
+    keys = _store(session, storage, files)
     try:
         rows = _evidence_rows(actor, files, keys)
         disbursement.evidence.extend(rows)
         session.flush()
+        consent.record_pictured(session, actor=actor, rows=rows, pictured=pictured)
         for row in rows:
             log_step(
                 session,
@@ -286,8 +297,9 @@ def publish_redacted(
 ) -> EvidenceFile:
     """Publish a redacted copy of an evidence file beside the original's digest.
 
-    The original stays private. Image copies are re-encoded so no EXIF or GPS data is
-    published; a later copy replaces an earlier one (both steps stay in the activity log).
+    The original stays private. Image copies are re-encoded and PDFs rewritten so no
+    metadata (EXIF, GPS, author, XMP) is published; a later copy replaces an earlier one (both
+    steps stay in the activity log). A file showing children is never published.
     """
     disbursement = evidence.disbursement
     campaign = disbursement.campaign
@@ -295,6 +307,7 @@ def publish_redacted(
         raise PermissionDenied(_("Only this campaign's organisers can publish evidence."))
     if disbursement.state == DisbursementState.REJECTED:
         raise Conflict(_("Evidence of a rejected request is not published."))
+    consent.refuse_publication(evidence)
     caption = clean_text(caption, field="caption", maximum=CAPTION_MAX)
     check_public_text(session, campaign, caption, field="caption")
     checked = check_evidence_file(upload.data, upload.filename, max_bytes=max_bytes, field="file")
@@ -303,7 +316,8 @@ def publish_redacted(
             _("That is the original file, not a redacted copy of it."), field="file"
         )
     copy = publishable_copy(checked)
-    (key,) = _store(storage, [copy])
+    (key,) = _store(session, storage, [copy])
+    replaced = evidence.redacted_key
     try:
         evidence.redacted_key = key
         evidence.redacted_content_type = copy.content_type
@@ -322,6 +336,9 @@ def publish_redacted(
             redacted=copy.sha256,
         )
         session.flush()
+        if replaced is not None:
+            # The copy it replaces is no longer served; its digest stays in the activity log.
+            delete_after_commit(session, storage, replaced)
     except BaseException:
         discard(storage, [key])
         raise

@@ -34,6 +34,8 @@ class ChildChoice:
     code: str
     age_band: str
     linked: bool
+    # Whether the guardian's consent is recorded: files showing the child need it.
+    consented: bool = False
 
 
 def linked_refs(session: Session, disbursement: Disbursement) -> set[str]:
@@ -67,6 +69,7 @@ def link_choices(
             code=child.code or "",
             age_band=child.age_band or "",
             linked=child.ref in linked,
+            consented=child.consent is True,
         )
         for child in children
     ]

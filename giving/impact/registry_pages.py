@@ -18,6 +18,7 @@ from giving.accounts.models import User
 from giving.campaigns.models import Campaign
 from giving.db import transaction
 from giving.disbursements.queries import disbursement_in
+from giving.disbursements.uploads import evidence_storage
 from giving.errors import Conflict, DomainError
 from giving.forms_util import attach_error
 from giving.impact import access, importer, links, records, services
@@ -134,6 +135,7 @@ def edit_child(public_id: str, ref: str) -> ResponseReturnValue:
                     ref=ref,
                     values=form.child_values(),
                     cipher=field_cipher(),
+                    evidence_storage=evidence_storage(),
                 )
         except DomainError as exc:
             if exc.status_code in (403, 404):
@@ -169,7 +171,13 @@ def erase_child(public_id: str, ref: str) -> ResponseReturnValue:
         flash(_("Tick the box to confirm the erasure."), "error")
         return redirect(url_for("impact.show_child", public_id=public_id, ref=ref))
     with transaction(session):
-        services.erase_child(session, actor=current_actor(), campaign=campaign, ref=ref)
+        services.erase_child(
+            session,
+            actor=current_actor(),
+            campaign=campaign,
+            ref=ref,
+            evidence_storage=evidence_storage(),
+        )
     flash(_("The child's record is erased."), "success")
     return redirect(url_for("impact.registry", public_id=public_id))
 

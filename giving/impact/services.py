@@ -13,6 +13,9 @@ Rules worth knowing:
   reached keeps its coarse attributes (age band, sex, province) so published figures stay
   reproducible; any other tombstone keeps nothing. Ledger entries hold only digests, so
   they remain valid either way.
+* Evidence files showing a child rest on the guardian's consent: when an edit withdraws it,
+  or the record is erased, every such file is withheld (``giving.disbursements.consent``)
+  in the same transaction, and its stored bytes are deleted once that commits.
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ from giving.accounts.models import User
 from giving.audit.services import record_action
 from giving.campaigns.models import Campaign
 from giving.db import utcnow
+from giving.disbursements.consent import withhold_evidence_showing
+from giving.disbursements.models import WithheldReason
 from giving.errors import Conflict, NotFound
 from giving.impact import fields
 from giving.impact.access import require_manager, require_not_frozen, require_viewer
@@ -42,6 +47,7 @@ from giving.impact.models import (
     DisbursementBeneficiary,
 )
 from giving.impact.records import ChildRecord, decrypt_record, seal, values_from_record
+from giving.storage import LocalStorage
 
 MAX_CHILDREN_PER_CAMPAIGN = 5_000
 REGISTRY_PAGE_SIZE = 100
@@ -275,8 +281,10 @@ def update_child(
     ref: str,
     values: ChildValues,
     cipher: FieldCipher,
+    evidence_storage: LocalStorage,
 ) -> BeneficiaryChild:
-    """Change a child's record; the code is kept unless a new one is given."""
+    """Change a child's record; the code is kept unless a new one is given. Withdrawing
+    consent withholds the evidence files showing the child (from ``evidence_storage``)."""
     organiser = require_manager(session, actor, campaign)
     require_not_frozen(campaign)
     child = _child(session, campaign, ref)
@@ -293,6 +301,15 @@ def update_child(
     child.code = values.code
     _apply(cipher, child, values)
     session.flush()
+    withheld = []
+    if not child.consent:
+        withheld = withhold_evidence_showing(
+            session,
+            actor=organiser,
+            child=child,
+            reason=WithheldReason.CONSENT_WITHDRAWN,
+            storage=evidence_storage,
+        )
     record_action(
         session,
         actor_id=organiser.id,
@@ -301,16 +318,30 @@ def update_child(
         subject_id=child.ref,
         campaign=campaign.public_id,
         fields=changed,
+        evidence_withheld=len(withheld),
     )
     return child
 
 
 def erase_child(
-    session: Session, *, actor: User | None, campaign: Campaign, ref: str
+    session: Session,
+    *,
+    actor: User | None,
+    campaign: Campaign,
+    ref: str,
+    evidence_storage: LocalStorage,
 ) -> BeneficiaryChild:
-    """Wipe a child's record for good, leaving a tombstone (see the module docstring)."""
+    """Wipe a child's record for good, leaving a tombstone (see the module docstring), and
+    withhold the evidence files showing the child (from ``evidence_storage``)."""
     organiser = require_manager(session, actor, campaign)
     child = _child(session, campaign, ref)
+    withheld = withhold_evidence_showing(
+        session,
+        actor=organiser,
+        child=child,
+        reason=WithheldReason.CHILD_ERASED,
+        storage=evidence_storage,
+    )
     reached = session.scalar(
         sa.select(sa.func.count())
         .select_from(DisbursementBeneficiary)
@@ -337,5 +368,6 @@ def erase_child(
         subject_type="child",
         subject_id=child.ref,
         campaign=campaign.public_id,
+        evidence_withheld=len(withheld),
     )
     return child

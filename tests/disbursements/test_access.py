@@ -102,7 +102,8 @@ def _new_request(story: Story) -> tuple[str, dict[str, Any]]:
         "category": "education",
         "spent_on": "2026-03-02",
         "description": "Exercise books",
-        "evidence": [_file("access")],
+        "evidence-0-file": _file("access"),
+        "evidence-0-shows_children": "no",
     }
     return _books(story, "/disbursements/new"), form
 
@@ -146,7 +147,10 @@ ROUTES = [
     Route(
         "add evidence",
         "POST",
-        lambda s: (_on_request(_pending(s), "/evidence"), {"evidence": [_file("more")]}),
+        lambda s: (
+            _on_request(_pending(s), "/evidence"),
+            {"evidence-0-file": _file("more"), "evidence-0-shows_children": "no"},
+        ),
         ORGANISER_ACTS,
     ),
     Route("publish a redacted copy", "POST", _redacted_copy, ORGANISER_ACTS),

@@ -126,6 +126,9 @@ def test_published_photos_carry_no_location_data() -> None:
     assert reopened.size == (64, 48)
 
 
-def test_published_pdfs_are_kept_as_uploaded() -> None:
+def test_published_pdfs_are_rewritten_and_still_pass_the_checks() -> None:
     checked = check_evidence_file(pdf_bytes("redacted"), "redacted.pdf")
-    assert publishable_copy(checked) == checked
+    copy = publishable_copy(checked)
+    assert copy.content_type == "application/pdf"
+    assert copy.data != checked.data
+    assert check_evidence_file(copy.data, "copy.pdf").sha256 == copy.sha256

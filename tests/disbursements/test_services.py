@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 
 import pytest
 import sqlalchemy as sa
@@ -343,7 +344,10 @@ def test_publishing_a_redacted_copy_keeps_the_original_private(
     )
     assert evidence.is_published
     assert evidence.redacted_sha256 != evidence.sha256
-    assert story.storage.read(evidence.redacted_key or "") == pdf_bytes("redacted")
+    stored = story.storage.read(evidence.redacted_key or "")
+    # Published PDFs are rewritten without their metadata, so the digest is of the rewrite.
+    assert stored.startswith(b"%PDF-")
+    assert hashlib.sha256(stored).hexdigest() == evidence.redacted_sha256
     assert _kinds(session, story) == ["requested", "evidence_published"]
 
 

@@ -289,7 +289,13 @@ def test_erased_children_still_count_where_they_were_counted(
     kids = [register(story, province="CN-YN") for _ in range(10)]
     reach(story, approved(story), kids)
     before = campaign_figures(session, story.campaign, threshold=10)
-    services.erase_child(session, actor=story.organiser, campaign=story.campaign, ref=kids[0].ref)
+    services.erase_child(
+        session,
+        actor=story.organiser,
+        campaign=story.campaign,
+        ref=kids[0].ref,
+        evidence_storage=story.storage,
+    )
     assert campaign_figures(session, story.campaign, threshold=10) == before
 
 

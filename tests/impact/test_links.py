@@ -99,7 +99,13 @@ def test_an_erased_child_stays_linked_so_published_figures_do_not_move(
     kept, erased = register(story), register(story)
     payment = approved(story)
     reach(story, payment, [kept, erased])
-    services.erase_child(session, actor=story.organiser, campaign=story.campaign, ref=erased.ref)
+    services.erase_child(
+        session,
+        actor=story.organiser,
+        campaign=story.campaign,
+        ref=erased.ref,
+        evidence_storage=story.storage,
+    )
     # The organiser saves the form again; the erased child is not offered and not dropped.
     links.set_disbursement_children(
         session, actor=story.organiser, disbursement=payment, refs=[kept.ref]

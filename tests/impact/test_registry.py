@@ -170,7 +170,13 @@ def test_viewers_who_are_not_organisers_may_read_but_not_change(
                 cipher=make_cipher(),
             )
         with pytest.raises(PermissionDenied):
-            services.erase_child(session, actor=viewer, campaign=story.campaign, ref=child.ref)
+            services.erase_child(
+                session,
+                actor=viewer,
+                campaign=story.campaign,
+                ref=child.ref,
+                evidence_storage=story.storage,
+            )
     co = services.register_child(
         session,
         actor=story.co_organiser,
@@ -190,6 +196,7 @@ def test_editing_changes_values_and_audits_field_names_only(story: Story, sessio
         ref=child.ref,
         values=child_values(code=None, notes="Second note", age_band="12-14"),
         cipher=make_cipher(),
+        evidence_storage=story.storage,
     )
     record = services.read_child(
         session, actor=story.organiser, campaign=story.campaign, ref=child.ref, cipher=make_cipher()
@@ -208,7 +215,13 @@ def test_erasing_wipes_the_record_and_keeps_only_what_published_figures_need(
     unreached = register(story, code="ZZ-2B")
     reach(story, approved(story), [reached])
     for child in (reached, unreached):
-        services.erase_child(session, actor=story.organiser, campaign=story.campaign, ref=child.ref)
+        services.erase_child(
+            session,
+            actor=story.organiser,
+            campaign=story.campaign,
+            ref=child.ref,
+            evidence_storage=story.storage,
+        )
     row = raw_row(session, reached)
     assert row["code"] is None
     assert row["city_enc"] is None
@@ -244,7 +257,13 @@ def test_a_frozen_campaign_keeps_its_registry_but_still_allows_erasure(
     )
     with pytest.raises(Conflict):
         register(story)
-    services.erase_child(session, actor=story.organiser, campaign=story.campaign, ref=child.ref)
+    services.erase_child(
+        session,
+        actor=story.organiser,
+        campaign=story.campaign,
+        ref=child.ref,
+        evidence_storage=story.storage,
+    )
 
 
 def test_rotation_re_encrypts_under_the_new_key(story: Story, session: Session) -> None:

@@ -4,7 +4,8 @@ Every private value of every child (code, city, needs detail, notes) starts with
 so one case-insensitive search for that marker finds any of them in any response. The
 campaign is live, hosted and funded; an approved disbursement reached twelve children (more
 than the threshold, so figures are shown), one child was reached and then erased, one was
-never reached, and a second request is still waiting.
+never reached, and a second request is still waiting. The approved one's evidence includes a
+photo of a child (with consent), whose token no public response may contain either.
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ from sqlalchemy.orm import Session
 
 from giving.campaigns import services as campaigns
 from giving.disbursements.models import Disbursement
+from giving.disbursements.services import EvidenceUpload
 from giving.impact import services
 from giving.impact.models import BeneficiaryChild
-from tests.disbursements.support import Story, make_story
+from tests.disbursements.support import Story, image_bytes, make_story, pdf_bytes, upload
 from tests.impact.support import approved, child_values, make_cipher, reach
 
 MARKER = "ZZLEAK"
@@ -33,11 +35,12 @@ class LeakStory:
     paid: Disbursement
     waiting: Disbursement
     refs: list[str] = field(default_factory=list)
+    child_photo_token: str = ""
 
     @property
     def forbidden(self) -> list[str]:
         """Strings no public response may contain (compared case-insensitively)."""
-        return [MARKER.lower(), *self.refs]
+        return [MARKER.lower(), *self.refs, self.child_photo_token.lower()]
 
 
 def seed_leak_story(session: Session, instance_path: Path) -> LeakStory:
@@ -63,10 +66,25 @@ def seed_leak_story(session: Session, instance_path: Path) -> LeakStory:
                 cipher=make_cipher(),
             )
         )
-    paid = approved(story, 240_000, category="education", description="Textbooks for the term")
+    photo = EvidenceUpload(
+        image_bytes("JPEG"), "pupils.jpg", shows_children=True, children=(made[0].ref,)
+    )
+    paid = approved(
+        story,
+        240_000,
+        category="education",
+        description="Textbooks for the term",
+        evidence=[upload(pdf_bytes("textbooks invoice")), photo],
+    )
     reach(story, paid, made[:13])
     erased = made[12]
-    services.erase_child(session, actor=story.organiser, campaign=story.campaign, ref=erased.ref)
+    services.erase_child(
+        session,
+        actor=story.organiser,
+        campaign=story.campaign,
+        ref=erased.ref,
+        evidence_storage=story.storage,
+    )
     waiting = story.request(50_000, category="food", description="Lunches for the winter")
     reach(story, waiting, made[:2])
     campaigns.post_update(
@@ -84,4 +102,5 @@ def seed_leak_story(session: Session, instance_path: Path) -> LeakStory:
         paid=paid,
         waiting=waiting,
         refs=[child.ref for child in made],
+        child_photo_token=paid.evidence[1].token,
     )
