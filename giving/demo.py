@@ -1,8 +1,9 @@
 """Demo data for a newcomer's first look: one account per role and bilingual campaigns.
 
 Every record goes through the same services a person's clicks would call, so the demo
-exercises the real rules (review by an independent admin, content checks, audit rows). It is
-idempotent: running it again finds what exists and adds only what is missing.
+exercises the real rules (a host chosen before review, review by an independent admin,
+content checks, audit rows). It is idempotent: running it again finds what exists and adds
+only what is missing.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from giving.disbursements.decisions import approve_disbursement, available_balan
 from giving.disbursements.models import Disbursement, DisbursementState
 from giving.disbursements.services import EvidenceUpload, request_disbursement
 from giving.hosts.models import HostOrganisation, HostRole
-from giving.hosts.services import add_member, assign_host, host_of, register_host
+from giving.hosts.services import add_member, assign_host, register_host
 from giving.impact.demo import seed_demo_children
 from giving.impact.keyring import field_cipher
 from giving.ledger.keys import ledger_origin, load_signing_key
@@ -55,10 +56,12 @@ def seed_demo(session: Session, settings: Settings | None = None) -> str:
     settings = settings or load_settings()
     with transaction(session):
         users = {account.role: _ensure_account(session, account) for account in DEMO_ACCOUNTS}
+    with transaction(session):
+        host = _ensure_host(session, users)
     created = 0
     for spec in DEMO_CAMPAIGNS:
         with transaction(session):
-            if _ensure_campaign(session, spec, users, settings):
+            if _ensure_campaign(session, spec, users, host, settings):
                 created += 1
     extra = _seed_money(session, settings, users)
     live = session.scalar(
@@ -87,7 +90,11 @@ def _ensure_account(session: Session, account: DemoAccount) -> User:
 
 
 def _ensure_campaign(
-    session: Session, spec: DemoCampaign, users: dict[str, User], settings: Settings
+    session: Session,
+    spec: DemoCampaign,
+    users: dict[str, User],
+    host: HostOrganisation,
+    settings: Settings,
 ) -> bool:
     organiser = users["organiser"]
     existing = session.scalar(sa.select(Campaign).where(Campaign.title == spec.title))
@@ -109,7 +116,10 @@ def _ensure_campaign(
         ),
     )
     if spec.state == "draft":
+        # Left without a host, so the demo shows an organiser the step before submitting.
         return True
+    # As on the pages: the organiser chooses the host while drafting, then submits.
+    assign_host(session, actor=organiser, campaign=campaign, host=host)
     campaigns.submit_for_review(session, actor=organiser, campaign=campaign)
     if spec.state == "in_review":
         return True
@@ -120,7 +130,7 @@ def _ensure_campaign(
 
 
 def _seed_money(session: Session, settings: Settings, users: dict[str, User]) -> list[str]:
-    """Sandbox donations, a host, an evidenced disbursement and its (invented) children.
+    """Sandbox donations, an evidenced disbursement and its (invented) children.
 
     Donations travel the sandbox provider's real path (signed events through the webhook
     handler), so the demo's ledger is what a real checkout would have written.
@@ -130,15 +140,9 @@ def _seed_money(session: Session, settings: Settings, users: dict[str, User]) ->
     lines = []
     given = seed_demo_donations(session, settings=settings)
     lines.append(f"Demo donations: {given} new sandbox gifts.")
-    with transaction(session):
-        host = _ensure_host(session, users)
     lunch = session.scalar(sa.select(Campaign).where(Campaign.title == DEMO_CAMPAIGNS[0].title))
     if lunch is None or lunch.state != CampaignState.LIVE.value:
         return lines
-    with transaction(session):
-        for campaign in session.scalars(sa.select(Campaign)):
-            if host_of(session, campaign) is None:
-                assign_host(session, actor=users["admin"], campaign=campaign, host=host)
     with transaction(session):
         approved = _ensure_disbursements(session, settings, users, lunch)
     with transaction(session):

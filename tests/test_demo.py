@@ -9,6 +9,7 @@ from flask.testing import FlaskClient
 
 from giving import create_app
 from giving.accounts.services import authenticate
+from giving.audit.models import AuditEvent
 from giving.campaigns.models import Campaign
 from giving.config import load_settings
 from giving.db import make_engine, make_session_factory
@@ -40,6 +41,18 @@ def test_demo_command_seeds_accounts_and_bilingual_campaigns_once(
         assert {c.language for c in campaigns} == {"en", "zh"}
         assert len({c.title for c in campaigns}) == len(campaigns)
         assert {c.state for c in campaigns} >= {"live", "in_review", "draft"}
+        # The organiser chose the host while drafting, before submitting (as the pages do).
+        for campaign in campaigns:
+            if campaign.state == "draft":
+                continue
+            actions = list(
+                session.scalars(
+                    sa.select(AuditEvent.action)
+                    .where(AuditEvent.subject_id == campaign.public_id)
+                    .order_by(AuditEvent.id)
+                )
+            )
+            assert actions.index("campaign.host_assigned") < actions.index("campaign.submitted")
         for account in DEMO_ACCOUNTS:
             assert authenticate(session, email=account.email, password=account.password)
             assert account.email in first.output

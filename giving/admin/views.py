@@ -28,6 +28,7 @@ from giving.campaigns.models import Campaign
 from giving.db import transaction
 from giving.errors import DomainError, NotFound, PermissionDenied
 from giving.forms_util import attach_error
+from giving.hosts.services import host_of
 from giving.web import current_actor, db_session, require_actor
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -66,12 +67,18 @@ def review_queue() -> ResponseReturnValue:
 
 def _review_page(failed: RejectForm | None = None, failed_id: str = "") -> ResponseReturnValue:
     """The queue; after a refused rejection, that campaign's form keeps its errors."""
-    pending = queries.review_queue(db_session())
+    session = db_session()
+    pending = queries.review_queue(session)
     forms = {
         c.public_id: failed if failed is not None and failed_id == c.public_id else _reject_form(c)
         for c in pending
     }
-    page = render_template("admin/reviews.html", campaigns=pending, reject_forms=forms)
+    page = render_template(
+        "admin/reviews.html",
+        campaigns=pending,
+        reject_forms=forms,
+        hosts={c.id: host_of(session, c) for c in pending},
+    )
     return page, 400 if failed is not None else 200
 
 

@@ -136,12 +136,14 @@ def _manage_page(
     update_form: UpdateForm | None = None,
     invite_form: InviteForm | None = None,
     invitation_link: str | None = None,
+    action_error: str | None = None,
     status: int = 200,
 ) -> ResponseReturnValue:
     return (
         render_template(
             "campaigns/manage.html",
             campaign=campaign,
+            action_error=action_error,
             update_form=update_form or UpdateForm(prefix="update", formdata=None),
             invite_form=invite_form or InviteForm(prefix="invite", formdata=None),
             invitation_link=invitation_link,
@@ -159,11 +161,18 @@ def manage_campaign(public_id: str) -> ResponseReturnValue:
 
 
 def _transition(public_id: str, action: Any, message: str) -> ResponseReturnValue:
+    """Run a state change; a refusal shows on the campaign's page, beside what to do next
+    (e.g. the link to choose a host), rather than on a bare error page."""
     campaign = _organised_campaign(public_id)
     EmptyForm().validate_on_submit()  # the CSRF token is checked app-wide before this runs
     session = db_session()
-    with transaction(session):
-        action(session, actor=require_actor(), campaign=campaign)
+    try:
+        with transaction(session):
+            action(session, actor=require_actor(), campaign=campaign)
+    except DomainError as exc:
+        if exc.status_code in (403, 404):
+            raise
+        return _manage_page(campaign, action_error=exc.message, status=_form_status(exc))
     flash(message, "success")
     return redirect(url_for("campaigns.manage_campaign", public_id=campaign.public_id))
 

@@ -8,6 +8,9 @@ caller's transaction. Rules worth knowing:
 * Only users with the organiser role create campaigns; the campaign's organisers (owner and
   co-organisers) edit it, submit it, post updates and close it. Admins review, freeze and
   feature it, but do not edit its content, and never review a campaign they organise.
+* A campaign goes live only with a host organisation (a registered charity that holds the
+  money): organisers choose it while drafting, so submitting and approving both refuse a
+  campaign without one.
 * Editing a campaign that is in review takes it back to draft: reviewers approve what they
   saw, so changed text must be submitted again.
 * The goal and currency are fixed once a campaign is live, because donations (and the ledger)
@@ -19,6 +22,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+import sqlalchemy as sa
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
@@ -46,6 +50,7 @@ from giving.campaigns.validation import (
 )
 from giving.db import utcnow
 from giving.errors import Conflict, PermissionDenied
+from giving.hosts.models import CampaignHosting
 from giving.impact.scanner import check_public_text, check_text
 from giving.money import Money
 from giving.storage import LocalStorage, save_for_transaction
@@ -272,6 +277,20 @@ def update_campaign(
 # --- the state machine -------------------------------------------------------------------
 
 
+def has_host(session: Session, campaign: Campaign) -> bool:
+    """Whether a host organisation has been chosen for ``campaign``.
+
+    Asks the database rather than the session's identity map, so a hosting row removed by
+    a bulk delete or another transaction is not taken for present.
+    """
+    return (
+        session.scalar(
+            sa.select(CampaignHosting.host_id).where(CampaignHosting.campaign_id == campaign.id)
+        )
+        is not None
+    )
+
+
 def submit_for_review(session: Session, *, actor: User, campaign: Campaign) -> Campaign:
     _require_campaign_organiser(actor, campaign)
     _require_state(
@@ -282,6 +301,14 @@ def submit_for_review(session: Session, *, actor: User, campaign: Campaign) -> C
     if campaign.ends_on is not None and campaign.ends_on <= today():
         raise Conflict(
             _("The end date has passed; choose a later one before submitting."), field="ends_on"
+        )
+    if not has_host(session, campaign):
+        raise Conflict(
+            _(
+                "Choose the host organisation first: a campaign needs a registered charity "
+                "to hold its money before it can be submitted for review."
+            ),
+            field="host",
         )
     campaign.state = CampaignState.IN_REVIEW.value
     campaign.submitted_at = utcnow()
@@ -304,6 +331,16 @@ def approve(session: Session, *, actor: User, campaign: Campaign) -> Campaign:
         CampaignState.IN_REVIEW,
         message=_l("Only a campaign that is in review can be approved."),
     )
+    # Organisers cannot submit without a host, but a campaign may have been submitted
+    # before that rule, or lost its hosting row since: nothing goes live unhosted.
+    if not has_host(session, campaign):
+        raise Conflict(
+            _(
+                "This campaign has no host organisation, so it cannot go live. Send it back "
+                "to its organisers so they choose one."
+            ),
+            field="host",
+        )
     campaign.state = CampaignState.LIVE.value
     campaign.published_at = utcnow()
     campaign.review_note = None

@@ -4,7 +4,8 @@ Charity law in China (and elsewhere) lets only a registered charity hold publicl
 funds, so every campaign is hosted by one. Its *finance* members approve the campaign's
 disbursements; plain *members* may follow the campaign's books but not approve. The link from
 a campaign to its host lives in ``campaign_hosting`` (one row per campaign) rather than on the
-campaign itself, so the campaigns package does not depend on hosts.
+campaign itself, so the campaign models do not depend on hosts (the campaign rules only ask
+whether a row exists: no campaign is submitted or approved without one).
 """
 
 from __future__ import annotations

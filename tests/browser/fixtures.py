@@ -21,6 +21,7 @@ from playwright.sync_api import (
     ViewportSize,
     sync_playwright,
 )
+from sqlalchemy.orm import Session
 
 from giving import create_app
 from giving.accounts.models import Role, User
@@ -29,6 +30,8 @@ from giving.campaigns import services as campaigns
 from giving.campaigns.models import Campaign
 from giving.campaigns.services import CoverUpload
 from giving.config import load_settings
+from giving.hosts import services as hosts
+from giving.hosts.models import HostOrganisation
 from giving.money import Money
 from giving.storage import app_storage
 from tests.browser.live import (
@@ -91,14 +94,16 @@ def live_server(
 class Seeder:
     """Creates data through the services, committed in the live server's database.
 
-    Campaigns are seeded by one organiser and approved by one admin per module: password
-    hashing (Argon2id) is deliberately slow, so the suite hashes as few times as it can.
+    Campaigns are seeded by one organiser, hosted by one registered charity and approved by
+    one admin per module: password hashing (Argon2id) is deliberately slow, so the suite
+    hashes as few times as it can.
     """
 
     def __init__(self, live_server: LiveServer) -> None:
         self.live_server = live_server
         self._campaign_organiser: User | None = None
         self._reviewer: User | None = None
+        self._host: HostOrganisation | None = None
 
     @staticmethod
     def unique_email(prefix: str) -> str:
@@ -125,6 +130,33 @@ class Seeder:
                 session, email=self.unique_email("admin"), password=PASSWORD, display_name=name
             )
 
+    def _reviewer_in(self, session: Session) -> User:
+        """The module's reviewing admin (who also registers its host), created once."""
+        if self._reviewer is None:
+            self._reviewer = create_admin(
+                session,
+                email=self.unique_email("reviewer"),
+                password=PASSWORD,
+                display_name="Rui Reviewer",
+            )
+        return session.merge(self._reviewer)
+
+    def host(self, name: str = "Yunnan Rural Children's Foundation") -> HostOrganisation:
+        """The module's registered host organisation, registered by an admin on first use
+        (``name`` counts only then)."""
+        if self._host is None:
+            with self.live_server.transaction() as session:
+                self._host = hosts.register_host(
+                    session,
+                    actor=self._reviewer_in(session),
+                    name=name,
+                    registration_number=f"53530000MJ{next(_counter):08d}",
+                    country="CN",
+                    contact_email="office@foundation.example.org",
+                    contact_phone="+86 871 6543 2100",
+                )
+        return self._host
+
     def campaign(
         self,
         *,
@@ -137,9 +169,10 @@ class Seeder:
         cover: bytes | None = None,
         live: bool = True,
     ) -> Campaign:
-        """A submitted campaign, approved by an admin too unless ``live=False``."""
+        """A hosted, submitted campaign, approved by an admin too unless ``live=False``."""
         if self._campaign_organiser is None:
             self._campaign_organiser = self.organiser("Lin Organiser")
+        host = self.host()
         with self.live_server.transaction() as session:
             organiser = session.merge(self._campaign_organiser)
             upload = None
@@ -158,17 +191,10 @@ class Seeder:
                 category=category,
                 cover=upload,
             )
+            hosts.assign_host(session, actor=organiser, campaign=campaign, host=session.merge(host))
             campaigns.submit_for_review(session, actor=organiser, campaign=campaign)
             if live:
-                if self._reviewer is None:
-                    self._reviewer = create_admin(
-                        session,
-                        email=self.unique_email("reviewer"),
-                        password=PASSWORD,
-                        display_name="Rui Reviewer",
-                    )
-                reviewer = session.merge(self._reviewer)
-                campaigns.approve(session, actor=reviewer, campaign=campaign)
+                campaigns.approve(session, actor=self._reviewer_in(session), campaign=campaign)
         return campaign
 
 

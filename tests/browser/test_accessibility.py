@@ -24,7 +24,8 @@ def assert_accessible(page: Page, what: str, lang: str) -> None:
 
 @pytest.fixture(scope="module")
 def slugs(seed: Seeder, cover_png: Path) -> dict[str, str]:
-    """Live campaigns in both languages (one with a cover) and one waiting for review."""
+    """Live campaigns in both languages (one with a cover) and one waiting for review, each
+    hosted by the module's registered charity (the review queue shows it)."""
     english = seed.campaign(cover=cover_png.read_bytes())
     chinese = seed.campaign(
         title="贵州山区儿童冬衣",
@@ -137,4 +138,9 @@ def test_an_organisers_manage_page_is_accessible(
     page.locator("select[name=category]").select_option("shelter")
     page.get_by_role("main").locator("form button[type=submit]").click()
     expect(page).to_have_url(re.compile(r"/my/campaigns/c[a-z2-7]{12}$"))
+    # A new draft has no host yet: the page says so beside a link to choose one.
+    expect(page.locator(".needs-host")).to_be_visible()
     assert_accessible(page, "manage campaign", lang)
+    page.locator(".needs-host a").click()
+    expect(page).to_have_url(re.compile(r"/my/campaigns/c[a-z2-7]{12}/host$"))
+    assert_accessible(page, "choose the host organisation", lang)

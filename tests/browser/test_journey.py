@@ -1,7 +1,8 @@
 """The main journey (issue 2, item 9), entirely through the browser.
 
-An organiser registers and starts a campaign written in Chinese, with a cover image, and
-submits it; an admin approves it in the review queue; a visitor whose browser speaks Chinese
+An organiser registers and starts a campaign written in Chinese, with a cover image, chooses
+the charity that will host it (registered by an admin beforehand) and submits it; an admin
+approves it in the review queue, seeing its host; a visitor whose browser speaks Chinese
 finds it by searching the campaign list and reads it, in Chinese, and the language switch
 keeps the visitor's choice from page to page.
 """
@@ -14,6 +15,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
+from giving.hosts.models import HostOrganisation
 from tests.browser.fixtures import PASSWORD, NewPage, Seeder
 from tests.browser.live import log_in, screenshot
 
@@ -24,7 +26,9 @@ SUMMARY = "为昭通一所山区小学的120名学生提供一个学期的热午
 STORY = "孩子们每天要走一个小时的山路上学。\n\n每一元钱都用来买**大米和蔬菜**。"
 
 
-def organiser_registers_and_submits_a_campaign(page: Page, seed: Seeder, cover: Path) -> str:
+def organiser_registers_and_submits_a_campaign(
+    page: Page, seed: Seeder, cover: Path, host: HostOrganisation
+) -> str:
     """Returns the address of the campaign's page."""
     page.goto("/")
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Register").click()
@@ -53,6 +57,19 @@ def organiser_registers_and_submits_a_campaign(page: Page, seed: Seeder, cover: 
     expect(page.get_by_role("status")).to_contain_text("Your draft is saved.")
     expect(page.get_by_role("heading", level=1)).to_have_text(TITLE)
     expect(page.get_by_role("main").get_by_text("Draft", exact=True)).to_be_visible()
+
+    # No host yet: the page says why it cannot be submitted and leads to the choice.
+    expect(page.get_by_role("button", name="Submit for review")).to_have_count(0)
+    needs_host = page.get_by_role("note").filter(has_text="Choose the host organisation first")
+    needs_host.get_by_role("link", name="Choose the host organisation").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Choose the host organisation")
+    choice = f"{host.name} ({host.country}, {host.registration_number})"
+    page.get_by_label("Host organisation").select_option(label=choice)
+    page.get_by_role("button", name="Choose this organisation").click()
+    expect(page.get_by_role("status")).to_contain_text(f"{host.name} will host this campaign.")
+    expect(page.get_by_role("heading", level=1)).to_have_text(TITLE)
+    expect(page.get_by_role("main")).to_contain_text(f"Hosted by {host.name}.")
+
     page.get_by_role("button", name="Submit for review").click()
     expect(page.get_by_role("status")).to_contain_text("Submitted for review.")
     expect(page.get_by_role("main").get_by_text("In review", exact=True)).to_be_visible()
@@ -61,7 +78,7 @@ def organiser_registers_and_submits_a_campaign(page: Page, seed: Seeder, cover: 
     return str(preview.get_attribute("href"))
 
 
-def admin_approves_it(page: Page, seed: Seeder) -> None:
+def admin_approves_it(page: Page, seed: Seeder, host: str) -> None:
     admin = seed.admin()
     log_in(page, admin.email, PASSWORD)
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Admin").click()
@@ -71,6 +88,7 @@ def admin_approves_it(page: Page, seed: Seeder) -> None:
     )
     expect(entry).to_contain_text(SUMMARY)
     expect(entry).to_contain_text("Chen Organiser")
+    expect(entry).to_contain_text(host)
     entry.get_by_role("button", name="Approve and publish").click()
     expect(page.get_by_role("status")).to_contain_text(f"“{TITLE}” is live.")
     expect(page.get_by_role("heading", name=TITLE)).to_have_count(0)
@@ -101,7 +119,7 @@ def visitor_finds_it_and_reads_it_in_chinese(page: Page) -> None:
     expect(cover).to_be_visible()
     assert cover.evaluate("img => img.complete && img.naturalWidth > 0"), "cover did not load"
     # The page's own chrome is in Chinese too.
-    nav = page.locator("header nav").first
+    nav = page.locator("header nav.site-nav")
     expect(nav.get_by_role("link", name="募捐活动")).to_be_visible()
     expect(nav.get_by_role("link", name="登录")).to_be_visible()
     screenshot(page, "journey-campaign-zh")
@@ -127,8 +145,10 @@ def visitor_switches_language_and_it_sticks(page: Page) -> None:
 def test_organiser_to_admin_to_chinese_visitor(
     new_page: NewPage, seed: Seeder, cover_png: Path
 ) -> None:
+    # An admin has registered the charity the organiser works with before the journey starts.
+    host = seed.host("Zhaotong Rural Education Foundation")
     campaign_path = organiser_registers_and_submits_a_campaign(
-        new_page(locale="en-GB"), seed, cover_png
+        new_page(locale="en-GB"), seed, cover_png, host
     )
     visitor = new_page(locale="zh-CN")
     # Until an admin approves it, the campaign is private: a visitor cannot find or open it.
@@ -138,6 +158,6 @@ def test_organiser_to_admin_to_chinese_visitor(
     visitor.goto("/campaigns?q=营养午餐")
     expect(visitor.get_by_role("link", name=TITLE)).to_have_count(0)
 
-    admin_approves_it(new_page(locale="en-GB"), seed)
+    admin_approves_it(new_page(locale="en-GB"), seed, host.name)
     visitor_finds_it_and_reads_it_in_chinese(visitor)
     visitor_switches_language_and_it_sticks(visitor)

@@ -24,10 +24,13 @@ from giving.accounts.models import Role, User, UserRole
 from giving.campaigns import services
 from giving.campaigns.models import Campaign, CampaignState
 from giving.db import utcnow
+from giving.hosts import services as hosts
+from giving.hosts.models import HostOrganisation
 from giving.money import Money
 
 PASSWORD = "correct horse battery"
 _numbers = itertools.count(1)
+_hosts = itertools.count(1)
 
 
 @functools.cache
@@ -82,23 +85,61 @@ def campaign_values(**overrides: Any) -> dict[str, Any]:
     return values
 
 
+def make_host(session: Session, admin: User, **overrides: str) -> HostOrganisation:
+    """A registered host organisation (a charity that may hold campaign funds)."""
+    number = next(_hosts)
+    values = {
+        "name": f"Sichuan Children's Charity Foundation {number}",
+        "registration_number": f"53510000MJ{number:08d}",
+        "country": "CN",
+        "contact_email": f"finance{number}@charity.example.org",
+        "contact_phone": "+86 28 1234 5678",
+    }
+    values.update(overrides)
+    return hosts.register_host(session, actor=admin, **values)
+
+
+def choose_host(
+    session: Session,
+    campaign: Campaign,
+    host: HostOrganisation | None = None,
+    *,
+    admin: User | None = None,
+) -> HostOrganisation:
+    """Have the draft's owner choose its host, registering one (by ``admin``) if none given."""
+    if host is None:
+        host = make_host(session, admin or make_admin(session))
+    owner = session.get(User, campaign.created_by_id)
+    assert owner is not None
+    hosts.assign_host(session, actor=owner, campaign=campaign, host=host)
+    return host
+
+
 def make_campaign(
     session: Session,
     *,
     owner: User | None = None,
     state: CampaignState = CampaignState.DRAFT,
     admin: User | None = None,
+    host: HostOrganisation | None = None,
     **overrides: Any,
 ) -> Campaign:
-    """A campaign brought to ``state`` through the same services the pages call."""
+    """A campaign brought to ``state`` through the same services the pages call.
+
+    A draft has no host unless ``host`` is given; any later state needs one, so the owner
+    chooses ``host`` (or a newly registered one) before submitting, as on the pages.
+    """
     owner = owner or make_organiser(session)
     campaign = services.create_campaign(session, actor=owner, **campaign_values(**overrides))
     if state == CampaignState.DRAFT:
+        if host is not None:
+            choose_host(session, campaign, host)
         return campaign
+    admin = admin or make_admin(session)
+    choose_host(session, campaign, host, admin=admin)
     services.submit_for_review(session, actor=owner, campaign=campaign)
     if state == CampaignState.IN_REVIEW:
         return campaign
-    admin = admin or make_admin(session)
     services.approve(session, actor=admin, campaign=campaign)
     if state == CampaignState.CLOSED:
         services.close(session, actor=owner, campaign=campaign)

@@ -10,7 +10,13 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from giving.campaigns.models import CampaignState
-from tests.campaigns.factories import log_in, make_admin, make_campaign, make_organiser
+from tests.campaigns.factories import (
+    log_in,
+    make_admin,
+    make_campaign,
+    make_host,
+    make_organiser,
+)
 
 
 @pytest.fixture
@@ -26,7 +32,7 @@ def token_from(page: str) -> str:
 
 def test_submitting_without_a_token_is_refused(client: FlaskClient, session: Session) -> None:
     owner = make_organiser(session)
-    campaign = make_campaign(session, owner=owner)
+    campaign = make_campaign(session, owner=owner, host=make_host(session, make_admin(session)))
     log_in(client, owner)
     refused = client.post(f"/my/campaigns/{campaign.public_id}/submit")
     assert refused.status_code == 400

@@ -15,7 +15,14 @@ from giving.campaigns import invitations, services
 from giving.campaigns.models import CampaignInvitation, CampaignState
 from giving.db import utcnow
 from giving.errors import Conflict, NotFound, PermissionDenied
-from tests.campaigns.factories import make_campaign, make_donor, make_organiser
+from giving.hosts import services as hosts
+from tests.campaigns.factories import (
+    make_admin,
+    make_campaign,
+    make_donor,
+    make_host,
+    make_organiser,
+)
 
 
 def test_an_invited_donor_becomes_a_co_organiser_and_an_organiser(session: Session) -> None:
@@ -43,7 +50,10 @@ def test_an_invited_donor_becomes_a_co_organiser_and_an_organiser(session: Sessi
         "user.role_granted",
     } <= actions
 
-    # As a co-organiser they may now edit and submit the campaign.
+    # As a co-organiser they may now choose the campaign's host and submit it.
+    hosts.assign_host(
+        session, actor=friend, campaign=campaign, host=make_host(session, make_admin(session))
+    )
     services.submit_for_review(session, actor=friend, campaign=campaign)
     assert campaign.state == CampaignState.IN_REVIEW
 

@@ -22,8 +22,10 @@ from giving.storage import app_storage
 from tests.campaigns.factories import (
     image_bytes,
     log_in,
+    make_admin,
     make_campaign,
     make_donor,
+    make_host,
     make_organiser,
 )
 
@@ -243,7 +245,7 @@ def test_someone_elses_campaign_cannot_be_edited_or_managed(
 def test_submit_then_an_invalid_second_submit_is_a_409(
     client: FlaskClient, session: Session, organiser: User
 ) -> None:
-    campaign = make_campaign(session, owner=organiser)
+    campaign = make_campaign(session, owner=organiser, host=make_host(session, make_admin(session)))
     manage = text(client.get(f"/my/campaigns/{campaign.public_id}"))
     assert "Submit for review" in manage
     response = client.post(f"/my/campaigns/{campaign.public_id}/submit")
@@ -260,7 +262,6 @@ def test_a_rejected_campaign_shows_the_review_note(
     client: FlaskClient, session: Session, organiser: User
 ) -> None:
     from giving.campaigns import services
-    from tests.campaigns.factories import make_admin
 
     campaign = make_campaign(session, owner=organiser, state=CampaignState.IN_REVIEW)
     services.reject(

@@ -16,12 +16,16 @@ from giving.campaigns import services
 from giving.campaigns.models import Campaign, CampaignState
 from giving.db import utcnow
 from giving.errors import Conflict, PermissionDenied, ValidationError
+from giving.hosts import services as hosts
+from giving.hosts.models import CampaignHosting
 from giving.money import Money
 from tests.campaigns.factories import (
     campaign_values,
+    choose_host,
     make_admin,
     make_campaign,
     make_donor,
+    make_host,
     make_organiser,
     make_user,
 )
@@ -129,6 +133,7 @@ def test_a_draft_slug_follows_its_title_but_a_live_slug_is_fixed(session: Sessio
     edit(session, campaign, owner, title="Warm winter coats")
     assert campaign.slug == "warm-winter-coats"
 
+    choose_host(session, campaign)
     services.submit_for_review(session, actor=owner, campaign=campaign)
     services.approve(session, actor=make_admin(session), campaign=campaign)
     edit(session, campaign, owner, title="Warm coats for winter")
@@ -216,6 +221,7 @@ def test_the_happy_path_from_draft_to_closed_is_audited(session: Session) -> Non
     owner = make_organiser(session)
     admin = make_admin(session)
     campaign = make_campaign(session, owner=owner)
+    choose_host(session, campaign, admin=admin)
     services.submit_for_review(session, actor=owner, campaign=campaign)
     assert campaign.state == CampaignState.IN_REVIEW
     assert campaign.submitted_at is not None
@@ -227,6 +233,7 @@ def test_the_happy_path_from_draft_to_closed_is_audited(session: Session) -> Non
     assert campaign.closed_at is not None
     assert audit_actions(session, campaign) == [
         "campaign.created",
+        "campaign.host_assigned",
         "campaign.submitted",
         "campaign.approved",
         "campaign.closed",
@@ -311,6 +318,48 @@ def test_transitions_from_the_wrong_state_are_conflicts(
     assert audit_actions(session, campaign) == before
 
 
+def test_a_draft_without_a_host_cannot_be_submitted_and_nothing_changes(
+    session: Session,
+) -> None:
+    owner = make_organiser(session)
+    campaign = make_campaign(session, owner=owner)
+    with pytest.raises(Conflict, match="Choose the host organisation first") as caught:
+        services.submit_for_review(session, actor=owner, campaign=campaign)
+    assert caught.value.field == "host"
+    session.expire_all()
+    assert campaign.state == CampaignState.DRAFT
+    assert campaign.submitted_at is None
+    assert audit_actions(session, campaign) == ["campaign.created"]
+
+    choose_host(session, campaign)
+    services.submit_for_review(session, actor=owner, campaign=campaign)
+    assert campaign.state == CampaignState.IN_REVIEW
+    assert audit_actions(session, campaign)[-2:] == ["campaign.host_assigned", "campaign.submitted"]
+
+
+def test_a_campaign_in_review_whose_host_was_removed_cannot_be_approved(
+    session: Session,
+) -> None:
+    admin = make_admin(session)
+    campaign = make_campaign(session, admin=admin, state=CampaignState.IN_REVIEW)
+    # As if submitted before hosts were required, or its hosting row removed since.
+    session.execute(sa.delete(CampaignHosting).where(CampaignHosting.campaign_id == campaign.id))
+    before = audit_actions(session, campaign)
+    with pytest.raises(Conflict, match="no host organisation") as caught:
+        services.approve(session, actor=admin, campaign=campaign)
+    assert caught.value.field == "host"
+    session.expire_all()
+    assert campaign.state == CampaignState.IN_REVIEW
+    assert campaign.published_at is None
+    assert audit_actions(session, campaign) == before
+    assert "campaign.approved" not in before
+
+    # Once it is in review only an admin may place it with a host; then it can go live.
+    hosts.assign_host(session, actor=admin, campaign=campaign, host=make_host(session, admin))
+    services.approve(session, actor=admin, campaign=campaign)
+    assert campaign.state == CampaignState.LIVE
+
+
 def test_a_draft_whose_end_date_passed_cannot_be_submitted(session: Session) -> None:
     owner = make_organiser(session)
     campaign = make_campaign(session, owner=owner)
@@ -372,6 +421,7 @@ def test_organisers_post_updates_once_live(session: Session) -> None:
     campaign = make_campaign(session, owner=owner)
     with pytest.raises(Conflict):
         services.post_update(session, actor=owner, campaign=campaign, title="Hi", body="Soon")
+    choose_host(session, campaign)
     services.submit_for_review(session, actor=owner, campaign=campaign)
     services.approve(session, actor=make_admin(session), campaign=campaign)
     update = services.post_update(

@@ -30,10 +30,15 @@ from giving.ledger.services import append_entry
 from giving.money import Money
 from giving.reports.auditors import grant_access
 from giving.storage import LocalStorage
-from tests.campaigns.factories import make_admin, make_campaign, make_organiser, make_user
+from tests.campaigns.factories import (
+    make_admin,
+    make_campaign,
+    make_host,
+    make_organiser,
+    make_user,
+)
 
 _charges = itertools.count(1)
-_hosts = itertools.count(1)
 
 
 def pdf_bytes(note: str = "receipt", *, catalog_extra: bytes = b"") -> bytes:
@@ -148,19 +153,6 @@ class Story:
         }
         values.update(overrides)
         return services.request_disbursement(self.session, **values)  # type: ignore[arg-type]
-
-
-def make_host(session: Session, admin: User, **overrides: str) -> HostOrganisation:
-    number = next(_hosts)
-    values = {
-        "name": f"Sichuan Children's Charity Foundation {number}",
-        "registration_number": f"53510000MJ{number:08d}",
-        "country": "CN",
-        "contact_email": f"finance{number}@charity.example.org",
-        "contact_phone": "+86 28 1234 5678",
-    }
-    values.update(overrides)
-    return hosts.register_host(session, actor=admin, **values)
 
 
 def make_story(

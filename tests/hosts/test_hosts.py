@@ -13,8 +13,14 @@ from giving.campaigns.models import CampaignState
 from giving.errors import Conflict, PermissionDenied, ValidationError
 from giving.hosts import services
 from giving.hosts.models import CampaignHosting, HostOrganisation, HostRole
-from tests.campaigns.factories import log_in, make_admin, make_campaign, make_organiser, make_user
-from tests.disbursements.support import make_host
+from tests.campaigns.factories import (
+    log_in,
+    make_admin,
+    make_campaign,
+    make_host,
+    make_organiser,
+    make_user,
+)
 
 
 def test_an_admin_registers_a_host_and_its_finance_members(session: Session) -> None:
@@ -189,3 +195,73 @@ def test_an_organiser_picks_the_host_on_its_own_page(client: FlaskClient, sessio
     refused = client.post(url, data={"host": str(host.id)})
     assert refused.status_code == 409
     assert "draft" in refused.get_data(as_text=True)
+
+
+# --- a campaign goes live only with a host -------------------------------------------------
+
+
+def test_an_unhosted_draft_shows_why_it_cannot_be_submitted_and_where_to_choose(
+    client: FlaskClient, session: Session
+) -> None:
+    host = make_host(session, make_admin(session), name="Guizhou Mountain Schools Fund")
+    owner = make_organiser(session)
+    campaign = make_campaign(session, owner=owner)
+    log_in(client, owner)
+    manage = f"/my/campaigns/{campaign.public_id}"
+    choose = f'href="/my/campaigns/{campaign.public_id}/host"'
+
+    page = client.get(manage).get_data(as_text=True)
+    assert "Choose the host organisation first" in page
+    assert choose in page
+    assert "Submit for review" not in page
+
+    # A submit from a stale page is refused on the campaign's page, with the way forward.
+    refused = client.post(f"{manage}/submit")
+    assert refused.status_code == 409
+    body = refused.get_data(as_text=True)
+    alert = body[body.index('role="alert"') :]
+    assert "Choose the host organisation first" in alert.split("</div>")[0]
+    assert choose in alert.split("</div>")[0]
+    session.expire_all()
+    assert campaign.state == CampaignState.DRAFT
+    assert not session.scalars(
+        sa.select(AuditEvent).where(AuditEvent.action == "campaign.submitted")
+    ).all()
+
+    assert client.post(f"{manage}/host", data={"host": str(host.id)}).status_code == 302
+    page = client.get(manage).get_data(as_text=True)
+    assert "Hosted by Guizhou Mountain Schools Fund." in page
+    assert "Choose the host organisation first" not in page
+    assert "Submit for review" in page
+    assert client.post(f"{manage}/submit").status_code == 302
+    session.expire_all()
+    assert campaign.state == CampaignState.IN_REVIEW
+
+
+def test_the_review_queue_shows_each_host_and_holds_back_an_unhosted_campaign(
+    client: FlaskClient, session: Session
+) -> None:
+    admin = make_admin(session)
+    host = make_host(session, admin, name="Gansu Rural Children Fund")
+    hosted = make_campaign(session, admin=admin, host=host, state=CampaignState.IN_REVIEW)
+    unhosted = make_campaign(
+        session, admin=admin, state=CampaignState.IN_REVIEW, title="Winter boots"
+    )
+    # Submitted before hosts were required, say.
+    session.execute(sa.delete(CampaignHosting).where(CampaignHosting.campaign_id == unhosted.id))
+    log_in(client, admin)
+
+    queue = client.get("/admin/reviews").get_data(as_text=True)
+    assert f"Gansu Rural Children Fund (CN, {host.registration_number})" in queue
+    assert "None chosen" in queue
+    assert "it cannot go live" in queue
+    assert f"/admin/campaigns/{hosted.public_id}/approve" in queue
+    assert f"/admin/campaigns/{unhosted.public_id}/approve" not in queue
+
+    refused = client.post(f"/admin/campaigns/{unhosted.public_id}/approve")
+    assert refused.status_code == 409
+    assert "no host organisation" in refused.get_data(as_text=True)
+    assert client.post(f"/admin/campaigns/{hosted.public_id}/approve").status_code == 302
+    session.expire_all()
+    assert unhosted.state == CampaignState.IN_REVIEW
+    assert hosted.state == CampaignState.LIVE
