@@ -95,7 +95,7 @@ def test_a_chinese_browser_gets_the_site_in_chinese(new_page: NewPage) -> None:
     page = new_page(locale="zh-CN")
     page.goto("/")
     expect(page.locator("html")).to_have_attribute("lang", "zh-Hans")
-    nav = page.get_by_role("navigation").first
+    nav = page.get_by_role("navigation", name="主导航")
     expect(nav.get_by_role("link", name="募捐活动")).to_be_visible()
     expect(nav.get_by_role("link", name="登录")).to_be_visible()
 
