@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column
 
+from giving.campaigns.models import CampaignCategory
 from giving.db import Base, utcnow
 
 
@@ -49,19 +50,9 @@ class Sex(enum.StrEnum):
         return str(_SEX_LABELS[self])
 
 
-class Need(enum.StrEnum):
-    """What a child needs; the same categories disbursements are spent on."""
-
-    FOOD = "food"
-    EDUCATION = "education"
-    HEALTH = "health"
-    SHELTER = "shelter"
-    TRANSPORT = "transport"
-    OTHER = "other"
-
-    @property
-    def label(self) -> str:
-        return str(_NEED_LABELS[self])
+# A child's needs are named by the categories campaigns raise money for and disbursements are
+# spent on (one enum, one set of labels), so children helped by category lines up with spending.
+Need = CampaignCategory
 
 
 class AccessKind(enum.StrEnum):
@@ -83,14 +74,6 @@ _SEX_LABELS = {
     Sex.FEMALE: _l("Female"),
     Sex.MALE: _l("Male"),
     Sex.UNSPECIFIED: _l("Not stated"),
-}
-_NEED_LABELS = {
-    Need.FOOD: _l("Food"),
-    Need.EDUCATION: _l("Education"),
-    Need.HEALTH: _l("Health"),
-    Need.SHELTER: _l("Shelter"),
-    Need.TRANSPORT: _l("Transport"),
-    Need.OTHER: _l("Other"),
 }
 
 

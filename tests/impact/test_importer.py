@@ -66,7 +66,7 @@ def test_a_good_file_with_a_byte_order_mark_imports_every_child(
     assert (record.city, record.notes, record.needs) == (
         "Kunming",
         "Walks an hour to school",
-        ("food", "education"),
+        ("education", "food"),
     )
 
 
