@@ -53,7 +53,7 @@ from giving.errors import Conflict, PermissionDenied
 from giving.hosts.models import CampaignHosting
 from giving.impact.scanner import check_public_text, check_text
 from giving.money import Money
-from giving.storage import LocalStorage, save_for_transaction
+from giving.storage import LocalStorage, delete_after_commit, save_for_transaction
 
 DEFAULT_COVER_MAX_BYTES = 5 * 1024 * 1024
 _EDITABLE_STATES = (CampaignState.DRAFT, CampaignState.IN_REVIEW, CampaignState.LIVE)
@@ -256,6 +256,9 @@ def update_campaign(
     }
     if cover_key is not None:
         new_values["cover_image_key"] = cover_key
+        if cover is not None and campaign.cover_image_key:
+            # The replaced cover is public and named by no other row; it goes once this commits.
+            delete_after_commit(session, cover.storage, campaign.cover_image_key)
     changed = sorted(name for name, value in new_values.items() if getattr(campaign, name) != value)
     if not changed:
         return campaign

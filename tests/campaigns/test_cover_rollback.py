@@ -1,4 +1,5 @@
-"""A cover image stored by a campaign change that then fails is not left behind in storage."""
+"""A cover image stored by a campaign change that then fails is not left behind in storage,
+and a cover that was replaced goes once the replacement commits."""
 
 from __future__ import annotations
 
@@ -62,4 +63,16 @@ def test_a_cover_saved_before_a_failure_is_removed_and_one_committed_is_kept(
 
     with pytest.raises(RuntimeError):
         replace_then_fail()
+    assert stored(storage) == [campaign.cover_image_key]
+
+    first_cover = campaign.cover_image_key
+    with transaction(session):
+        services.update_campaign(
+            session,
+            actor=owner,
+            campaign=campaign,
+            cover=CoverUpload(data=image_bytes("JPEG"), storage=storage),
+            **campaign_values(title="Winter coats"),
+        )
+    assert campaign.cover_image_key != first_cover
     assert stored(storage) == [campaign.cover_image_key]
