@@ -223,3 +223,18 @@ def withhold_evidence_showing(
         )
     session.flush()
     return files
+
+
+def sweep_withheld(session: Session, storage: LocalStorage) -> list[str]:
+    """Delete the bytes of withheld files that are still on disk; returns their digests.
+
+    Withholding deletes the bytes after the commit, so a process that dies between the two
+    leaves them behind (downloads already refuse them). Running this finishes the job.
+    """
+    swept = []
+    withheld = sa.select(EvidenceFile).where(EvidenceFile.withheld_at.is_not(None))
+    for evidence in session.scalars(withheld.order_by(EvidenceFile.id)):
+        if storage.exists(evidence.storage_key):
+            storage.delete(evidence.storage_key)
+            swept.append(evidence.sha256)
+    return swept

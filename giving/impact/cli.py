@@ -7,6 +7,8 @@ from flask.cli import with_appcontext
 
 from giving.cli import cli_session
 from giving.db import transaction
+from giving.disbursements.consent import sweep_withheld
+from giving.disbursements.uploads import evidence_storage
 from giving.impact.keyring import field_cipher
 from giving.impact.records import rotate_encryption
 
@@ -32,3 +34,22 @@ def rotate_key() -> None:
     finally:
         session.close()
     click.echo(f"Re-encrypted {count} values under key {field_cipher().key_id}.")
+
+
+@impact_group.command(
+    "sweep-withheld",
+    help=(
+        "Delete the stored bytes of evidence files withheld when a guardian's consent ended, "
+        "where a crash left them on disk. Safe to run at any time."
+    ),
+)
+@with_appcontext
+def sweep_withheld_files() -> None:
+    session = cli_session()
+    try:
+        swept = sweep_withheld(session, evidence_storage())
+    finally:
+        session.close()
+    click.echo(f"Deleted the bytes of {len(swept)} withheld evidence files.")
+    for digest in swept:
+        click.echo(f"  {digest}")

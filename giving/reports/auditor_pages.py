@@ -127,6 +127,9 @@ def evidence_original(token: str) -> ResponseReturnValue:
     campaign = evidence.disbursement.campaign
     if not auditors.has_auditor_access(session, actor, campaign):
         raise NotFound(_("We could not find that file."))
+    if evidence.is_withheld:
+        # Nothing can be downloaded, so nothing is logged: the page says why and since when.
+        return redirect(url_for("disbursements.original_file", token=token), code=303)
     with transaction(session):
         auditors.log_download(
             session,

@@ -439,3 +439,28 @@ def test_unticking_consent_in_the_registry_withholds_the_photo_and_its_download_
     assert "Evidence withheld" in activity
     assert "A guardian withdrew consent for a child it shows." in activity
     assert child.code not in activity
+
+
+def test_sweeping_deletes_withheld_bytes_a_crash_left_behind(
+    session: Session, story: Story, app: Flask
+) -> None:
+    child = register(story)
+    with transaction(session):
+        disbursement = story.request(evidence=[upload(pdf_bytes("invoice")), photo_of(child)])
+    invoice, photo = disbursement.evidence
+    original = story.storage.path_for(photo.storage_key).read_bytes()
+    with transaction(session):
+        withdraw_consent(story, child)
+    assert not story.storage.exists(photo.storage_key)
+    # As if the process died between the commit and the deletion: the bytes are still there.
+    (story.storage.root / photo.storage_key).write_bytes(original)
+    session.commit()
+
+    result = app.test_cli_runner().invoke(args=["impact", "sweep-withheld"])
+    assert result.exit_code == 0, result.output
+    assert "Deleted the bytes of 1 withheld evidence files." in result.output
+    assert photo.sha256 in result.output
+    assert not story.storage.exists(photo.storage_key)
+    assert story.storage.exists(invoice.storage_key)  # files not withheld are never touched
+    again = app.test_cli_runner().invoke(args=["impact", "sweep-withheld"])
+    assert "Deleted the bytes of 0 withheld evidence files." in again.output

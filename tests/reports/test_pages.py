@@ -15,6 +15,7 @@ from flask.testing import FlaskClient
 
 from giving.accounts.models import User
 from giving.db import transaction, utcnow
+from giving.disbursements.models import WithheldReason
 from giving.reports import auditors, services
 from giving.reports.models import AuditorGrant, ReportDownload, ReportRenderJob, ReportVersion
 from tests.campaigns.factories import log_in
@@ -250,6 +251,21 @@ def test_an_auditor_sees_granted_campaigns_signs_off_and_downloads_evidence(
     assert all(row.as_auditor for row in rows)
 
     assert _as(app.test_client(), rstory.story.donor).get("/auditor").status_code == 403
+
+    # A file withheld when a guardian's consent ended: the dashboard says so, and following
+    # it logs no download (there is nothing to download) and ends on the 410 page.
+    evidence.shows_children = True
+    evidence.withheld_at = utcnow()
+    evidence.withheld_reason = WithheldReason.CONSENT_WITHDRAWN.value
+    rstory.session.commit()
+    logged = len(_downloads(rstory))
+    dashboard = auditor_client.get("/auditor").get_data(as_text=True)
+    assert "Withheld on" in dashboard
+    assert evidence.sha256 in dashboard
+    withheld = auditor_client.get(f"/auditor/evidence/{evidence.token}", follow_redirects=True)
+    assert withheld.status_code == 410
+    assert "guardian consent withdrawn" in withheld.get_data(as_text=True)
+    assert len(_downloads(rstory)) == logged
 
 
 def test_an_admin_grants_and_ends_auditor_access(
