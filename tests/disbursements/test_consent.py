@@ -27,7 +27,7 @@ from giving.impact.models import BeneficiaryChild
 from giving.ledger.verify import verify_ledger
 from tests.campaigns.factories import log_in
 from tests.disbursements.support import Story, image_bytes, pdf_bytes, upload
-from tests.impact.support import TEST_DATA_KEY, child_values, make_cipher, register
+from tests.impact.support import TEST_DATA_KEY, child_values, erase, make_cipher, register
 
 
 @pytest.fixture
@@ -137,13 +137,7 @@ def test_a_photo_of_a_child_without_consent_is_refused_naming_the_child_and_noth
 def test_declarations_that_do_not_add_up_are_refused(session: Session, story: Story) -> None:
     child = register(story)
     erased = register(story)
-    registry.erase_child(
-        session,
-        actor=story.organiser,
-        campaign=story.campaign,
-        ref=erased.ref,
-        evidence_storage=story.storage,
-    )
+    erase(story, erased)
     elsewhere = registry.register_child(
         session,
         actor=story.other_organiser,
@@ -250,13 +244,7 @@ def test_erasing_a_childs_record_withholds_every_file_showing_the_child(
         first = story.request(evidence=[photo_of(child, note="first")])
         second = story.request(evidence=[photo_of(child, note="second")])
     with transaction(session):
-        registry.erase_child(
-            session,
-            actor=story.organiser,
-            campaign=story.campaign,
-            ref=child.ref,
-            evidence_storage=story.storage,
-        )
+        erase(story, child)
     for disbursement in (first, second):
         evidence = disbursement.evidence[0]
         assert evidence.withheld_reason == "child_erased"

@@ -51,6 +51,17 @@ def register(story: Story, **overrides: Any) -> BeneficiaryChild:
     )
 
 
+def erase(story: Story, child: BeneficiaryChild) -> None:
+    """The story's organiser erases ``child``'s record (withholding any photo of them)."""
+    services.erase_child(
+        story.session,
+        actor=story.organiser,
+        campaign=story.campaign,
+        ref=child.ref,
+        evidence_storage=story.storage,
+    )
+
+
 def grant_auditor(story: Story) -> None:
     """Give the story's auditor an active grant for its campaign ("its auditor")."""
     grant_access(

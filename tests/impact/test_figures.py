@@ -18,7 +18,6 @@ from sqlalchemy.orm import Session
 
 from giving.campaigns.models import CampaignCategory
 from giving.disbursements import services as disbursements
-from giving.impact import services
 from giving.impact.figures import (
     AGE_BAND,
     CATEGORY,
@@ -33,7 +32,7 @@ from giving.impact.models import AgeBand
 from giving.impact.suppression import Count, Shown
 from giving.money import Money
 from tests.disbursements.support import Story
-from tests.impact.support import approved, reach, register
+from tests.impact.support import approved, erase, reach, register
 
 AGES = [band.value for band in AgeBand]
 PROVINCES = ["CN-SC", "CN-YN", "CN-GZ", "CN-XZ", "CN-GS", "CN-QH"]
@@ -289,13 +288,7 @@ def test_erased_children_still_count_where_they_were_counted(
     kids = [register(story, province="CN-YN") for _ in range(10)]
     reach(story, approved(story), kids)
     before = campaign_figures(session, story.campaign, threshold=10)
-    services.erase_child(
-        session,
-        actor=story.organiser,
-        campaign=story.campaign,
-        ref=kids[0].ref,
-        evidence_storage=story.storage,
-    )
+    erase(story, kids[0])
     assert campaign_figures(session, story.campaign, threshold=10) == before
 
 

@@ -11,7 +11,7 @@ from giving.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from giving.impact import links, services
 from giving.impact.models import ChildAccessLog, DisbursementBeneficiary
 from tests.disbursements.support import Story
-from tests.impact.support import approved, child_values, make_cipher, reach, register
+from tests.impact.support import approved, child_values, erase, make_cipher, reach, register
 
 
 def linked(session: Session, disbursement_id: int) -> set[int]:
@@ -99,13 +99,7 @@ def test_an_erased_child_stays_linked_so_published_figures_do_not_move(
     kept, erased = register(story), register(story)
     payment = approved(story)
     reach(story, payment, [kept, erased])
-    services.erase_child(
-        session,
-        actor=story.organiser,
-        campaign=story.campaign,
-        ref=erased.ref,
-        evidence_storage=story.storage,
-    )
+    erase(story, erased)
     # The organiser saves the form again; the erased child is not offered and not dropped.
     links.set_disbursement_children(
         session, actor=story.organiser, disbursement=payment, refs=[kept.ref]

@@ -20,6 +20,7 @@ from tests.disbursements.support import Story
 from tests.impact.support import (
     approved,
     child_values,
+    erase,
     grant_auditor,
     make_cipher,
     reach,
@@ -215,13 +216,7 @@ def test_erasing_wipes_the_record_and_keeps_only_what_published_figures_need(
     unreached = register(story, code="ZZ-2B")
     reach(story, approved(story), [reached])
     for child in (reached, unreached):
-        services.erase_child(
-            session,
-            actor=story.organiser,
-            campaign=story.campaign,
-            ref=child.ref,
-            evidence_storage=story.storage,
-        )
+        erase(story, child)
     row = raw_row(session, reached)
     assert row["code"] is None
     assert row["city_enc"] is None
@@ -257,13 +252,7 @@ def test_a_frozen_campaign_keeps_its_registry_but_still_allows_erasure(
     )
     with pytest.raises(Conflict):
         register(story)
-    services.erase_child(
-        session,
-        actor=story.organiser,
-        campaign=story.campaign,
-        ref=child.ref,
-        evidence_storage=story.storage,
-    )
+    erase(story, child)
 
 
 def test_rotation_re_encrypts_under_the_new_key(story: Story, session: Session) -> None:

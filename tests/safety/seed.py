@@ -21,7 +21,7 @@ from giving.disbursements.services import EvidenceUpload
 from giving.impact import services
 from giving.impact.models import BeneficiaryChild
 from tests.disbursements.support import Story, image_bytes, make_story, pdf_bytes, upload
-from tests.impact.support import approved, child_values, make_cipher, reach
+from tests.impact.support import approved, child_values, erase, make_cipher, reach
 
 MARKER = "ZZLEAK"
 PROVINCES = ("CN-SC", "CN-YN", "CN-XZ")
@@ -78,13 +78,7 @@ def seed_leak_story(session: Session, instance_path: Path) -> LeakStory:
     )
     reach(story, paid, made[:13])
     erased = made[12]
-    services.erase_child(
-        session,
-        actor=story.organiser,
-        campaign=story.campaign,
-        ref=erased.ref,
-        evidence_storage=story.storage,
-    )
+    erase(story, erased)
     waiting = story.request(50_000, category="food", description="Lunches for the winter")
     reach(story, waiting, made[:2])
     campaigns.post_update(
