@@ -44,6 +44,7 @@ from giving.reports.data import (
     SignOffLine,
     Summary,
 )
+from giving.reports.entries import leaf_hashes
 from giving.reports.models import ReportSignOff, ReportVersion
 from giving.reports.proofs import ProofTree
 from giving.reports.reconcile import processor_report, reconcile
@@ -287,16 +288,7 @@ class Gathered:
 
 
 def load_proof_tree(session: Session, tree_size: int) -> ProofTree:
-    hashes = [
-        bytes(value)
-        for value in session.scalars(
-            sa.select(LedgerEntry.leaf_hash)
-            .where(LedgerEntry.seq < tree_size)
-            .order_by(LedgerEntry.seq)
-            .execution_options(yield_per=20_000)
-        )
-    ]
-    return ProofTree(hashes)
+    return ProofTree(leaf_hashes(session, tree_size))
 
 
 def gather_report(

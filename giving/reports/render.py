@@ -158,8 +158,44 @@ def embed_attachments(
             pdf.catalog["Names"] = pydyf.Dictionary()
         pdf.catalog["Names"]["EmbeddedFiles"] = tree.reference
         pdf.catalog["AF"] = associated
+        deflate_streams_once(pdf)
 
     return finisher
+
+
+class _KeptData:
+    """Mixin for a pydyf stream: ``data`` is computed on first use, then kept."""
+
+    @property
+    def data(self) -> bytes:
+        kept: bytes | None = self.__dict__.get("_giving_kept_data")
+        if kept is None:
+            kept = self.__dict__["_giving_kept_data"] = super().data  # type: ignore[misc]
+        return kept
+
+
+_KEEPING: dict[type, type] = {}
+
+
+def _keeping(cls: type) -> type:
+    """``cls`` with its ``data`` computed on first use and then kept."""
+    if cls not in _KEEPING:
+        _KEEPING[cls] = type(f"Kept{cls.__name__}", (_KeptData, cls), {})
+    return _KEEPING[cls]
+
+
+def deflate_streams_once(pdf: pydyf.PDF) -> None:
+    """Serialise each compressed stream once; call when no object changes any more.
+
+    With a file identifier, pydyf serialises every object twice (once to hash the file for
+    the identifier, once to write it), and each time recompresses each page's content at
+    zlib level 9: a tenth of a large report's render. The bytes are the same both times, so
+    the first ones are kept (the streams, WeasyPrint's own subclass among them, get a
+    subclass that keeps them).
+    """
+    for obj in pdf.objects:
+        if isinstance(obj, pydyf.Stream) and obj.compress and not isinstance(obj, _KeptData):
+            obj.__class__ = _keeping(type(obj))
 
 
 # --------------------------------------------------------------------------- formatting
