@@ -17,6 +17,7 @@ DESIGN §5: files that show a child need recorded, revocable guardian consent. S
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 
 import sqlalchemy as sa
@@ -152,7 +153,7 @@ def refuse_publication(evidence: EvidenceFile) -> None:
     """A file showing a child is never published, not even redacted."""
     if evidence.is_withheld:
         raise Conflict(
-            _("This file was withheld when a guardian's consent ended; it cannot be published."),
+            _("This file was withheld to protect a child it shows; it cannot be published."),
             field="file",
         )
     if evidence.shows_children:
@@ -198,31 +199,50 @@ def withhold_evidence_showing(
     )
     now = utcnow()
     for evidence in files:
-        delete_after_commit(session, storage, evidence.storage_key)
-        if evidence.redacted_key is not None:
-            delete_after_commit(session, storage, evidence.redacted_key)
-        evidence.redacted_key = None
-        evidence.redacted_content_type = None
-        evidence.redacted_size_bytes = None
-        evidence.redacted_sha256 = None
-        evidence.caption = ""
-        evidence.published_at = None
-        evidence.published_by_id = None
-        evidence.withheld_at = now
-        evidence.withheld_reason = reason.value
-        disbursement = evidence.disbursement
-        # The log names the file by digest and the reason, never the child.
-        log_step(
-            session,
-            campaign=disbursement.campaign,
-            actor=actor,
-            kind=ActivityKind.EVIDENCE_WITHHELD,
-            disbursement=disbursement,
-            evidence=evidence.sha256,
-            withheld=reason.value,
-        )
+        withhold(session, actor=actor, evidence=evidence, reason=reason, storage=storage, now=now)
     session.flush()
     return files
+
+
+def clear_public_copy(session: Session, storage: LocalStorage, evidence: EvidenceFile) -> None:
+    """Stop serving the file's redacted copy (if any): its bytes go once the caller commits,
+    its digest stays in the activity log that recorded its publication."""
+    if evidence.redacted_key is not None:
+        delete_after_commit(session, storage, evidence.redacted_key)
+    evidence.redacted_key = None
+    evidence.redacted_content_type = None
+    evidence.redacted_size_bytes = None
+    evidence.redacted_sha256 = None
+    evidence.caption = ""
+    evidence.published_at = None
+    evidence.published_by_id = None
+
+
+def withhold(
+    session: Session,
+    *,
+    actor: User,
+    evidence: EvidenceFile,
+    reason: WithheldReason,
+    storage: LocalStorage,
+    now: dt.datetime | None = None,
+) -> None:
+    """Withhold one file that shows a child (see the module docstring) and log the step."""
+    delete_after_commit(session, storage, evidence.storage_key)
+    clear_public_copy(session, storage, evidence)
+    evidence.withheld_at = now or utcnow()
+    evidence.withheld_reason = reason.value
+    disbursement = evidence.disbursement
+    # The log names the file by digest and the reason, never the child.
+    log_step(
+        session,
+        campaign=disbursement.campaign,
+        actor=actor,
+        kind=ActivityKind.EVIDENCE_WITHHELD,
+        disbursement=disbursement,
+        evidence=evidence.sha256,
+        withheld=reason.value,
+    )
 
 
 def sweep_withheld(session: Session, storage: LocalStorage) -> list[str]:

@@ -91,8 +91,8 @@ def approve_disbursement(
         # Nobody can check a withheld file any more; its digest alone proves nothing.
         raise Conflict(
             _(
-                "Every evidence file of this request was withheld when a guardian's consent "
-                "ended; add other evidence before it can be approved."
+                "Every evidence file of this request was withheld to protect a child it "
+                "shows; add other evidence before it can be approved."
             )
         )
     available = available_balance(session, campaign)

@@ -25,8 +25,10 @@ from giving.disbursements.forms import (
     DisbursementForm,
     EvidenceForm,
     RedactedCopyForm,
+    ShowsChildrenForm,
+    WithdrawCopyForm,
 )
-from giving.disbursements.models import Category, Disbursement, WithheldReason
+from giving.disbursements.models import Category, Disbursement, EvidenceFile, WithheldReason
 from giving.disbursements.uploads import (
     attach_upload_error,
     evidence_storage,
@@ -183,6 +185,8 @@ def _detail_page(
     decision_form: DecisionForm | None = None,
     evidence_form: EvidenceForm | None = None,
     redacted_forms: dict[int, RedactedCopyForm] | None = None,
+    withdraw_forms: dict[int, WithdrawCopyForm] | None = None,
+    children_forms: dict[int, ShowsChildrenForm] | None = None,
     status: int = 200,
 ) -> ResponseReturnValue:
     forms = {
@@ -190,6 +194,16 @@ def _detail_page(
         for e in disbursement.evidence
     }
     forms.update(redacted_forms or {})
+    withdraw = {
+        e.id: WithdrawCopyForm(prefix=f"withdraw-{e.id}", formdata=None)
+        for e in disbursement.evidence
+    }
+    withdraw.update(withdraw_forms or {})
+    declare = {
+        e.id: ShowsChildrenForm(prefix=f"shows-children-{e.id}", formdata=None)
+        for e in disbursement.evidence
+    }
+    declare.update(children_forms or {})
     session = db_session()
     page = render_template(
         "disbursements/detail.html",
@@ -198,6 +212,8 @@ def _detail_page(
         decision_form=decision_form or DecisionForm(formdata=None),
         evidence_form=evidence_form or EvidenceForm(formdata=None),
         redacted_forms=forms,
+        withdraw_forms=withdraw,
+        children_forms=declare,
         available=services.available_balance(db_session(), campaign),
         is_requester=require_actor().id == disbursement.requested_by_id,
         **_context(campaign),
@@ -307,13 +323,18 @@ def add_evidence(public_id: str, disbursement_id: int) -> ResponseReturnValue:
     return redirect(_detail_url(disbursement))
 
 
+def _evidence_in(campaign: Campaign, token: str) -> EvidenceFile:
+    evidence = queries.evidence_by_token(db_session(), token)
+    if evidence is None or evidence.disbursement.campaign_id != campaign.id:
+        raise NotFound(_("We could not find that file."))
+    return evidence
+
+
 @login_required
 def publish_redacted(public_id: str, token: str) -> ResponseReturnValue:
     campaign = books_campaign(public_id)
     session = db_session()
-    evidence = queries.evidence_by_token(session, token)
-    if evidence is None or evidence.disbursement.campaign_id != campaign.id:
-        raise NotFound(_("We could not find that file."))
+    evidence = _evidence_in(campaign, token)
     disbursement = evidence.disbursement
     form = RedactedCopyForm(prefix=f"redacted-{evidence.id}")
     upload = uploads([form.file.data])
@@ -343,3 +364,77 @@ def publish_redacted(public_id: str, token: str) -> ResponseReturnValue:
         )
     flash(_("The redacted copy is published beside the original's digest."), "success")
     return redirect(_detail_url(disbursement))
+
+
+def _correct_evidence(
+    public_id: str,
+    token: str,
+    form_class: type[WithdrawCopyForm] | type[ShowsChildrenForm],
+    prefix: str,
+    action: Callable[[EvidenceFile, Any], EvidenceFile],
+    done: Callable[[EvidenceFile], str],
+) -> ResponseReturnValue:
+    """Taking a public copy down and declaring a child share everything but the service."""
+    campaign = books_campaign(public_id)
+    session = db_session()
+    evidence = _evidence_in(campaign, token)
+    disbursement_id = evidence.disbursement_id
+    form = form_class(prefix=f"{prefix}-{evidence.id}")
+    status = 400
+    if form.validate_on_submit():
+        try:
+            with transaction(session):
+                action(evidence, form)
+        except DomainError as exc:
+            if exc.status_code in (403, 404):
+                raise
+            session.expire_all()
+            attach_error(form, exc)
+            status = _status(exc)
+        else:
+            flash(done(evidence), "success")
+            return redirect(_detail_url(evidence.disbursement))
+    disbursement = queries.disbursement_in(session, campaign, disbursement_id)
+    keyword = "withdraw_forms" if form_class is WithdrawCopyForm else "children_forms"
+    shown: dict[str, Any] = {keyword: {evidence.id: form}}
+    return _detail_page(campaign, disbursement, status=status, **shown)
+
+
+@login_required
+def withdraw_public_copy(public_id: str, token: str) -> ResponseReturnValue:
+    return _correct_evidence(
+        public_id,
+        token,
+        WithdrawCopyForm,
+        "withdraw",
+        lambda evidence, form: services.withdraw_public_copy(
+            db_session(),
+            actor=require_actor(),
+            evidence=evidence,
+            reason=form.reason.data or "",
+            storage=evidence_storage(),
+        ),
+        lambda _evidence: _("The public copy is taken down; the original's digest stays public."),
+    )
+
+
+@login_required
+def declare_shows_children(public_id: str, token: str) -> ResponseReturnValue:
+    return _correct_evidence(
+        public_id,
+        token,
+        ShowsChildrenForm,
+        "shows-children",
+        lambda evidence, form: services.declare_shows_children(
+            db_session(),
+            actor=require_actor(),
+            evidence=evidence,
+            children=form.children.data or [],
+            storage=evidence_storage(),
+        ),
+        lambda evidence: (
+            _("The file is recorded as showing a child; without recorded consent it is withheld.")
+            if evidence.is_withheld
+            else _("The file is recorded as showing a child and will never be published.")
+        ),
+    )

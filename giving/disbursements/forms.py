@@ -175,6 +175,31 @@ class RedactedCopyForm(FlaskForm):  # type: ignore[misc]
     )
 
 
+class WithdrawCopyForm(FlaskForm):  # type: ignore[misc]
+    reason = TextAreaField(
+        _l("Why take the public copy down?"),
+        validators=[Optional(), Length(max=2000)],
+        description=_l(
+            "E.g. “an address is still readable”. Kept in the books' activity log, not public."
+        ),
+    )
+
+
+class ShowsChildrenForm(FlaskForm):  # type: ignore[misc]
+    # Choices are the campaign's children, rendered by the page; the service checks them.
+    children = SelectMultipleField(
+        _l("Children it shows"),
+        choices=[],
+        validate_choice=False,
+        description=_l(
+            "Choose every registered child in it (hold Ctrl or ⌘ to choose several); choose "
+            "none if the child is not registered. Any public copy is taken down and the file "
+            "is never published. If a child has no recorded guardian consent, or is not "
+            "registered, the file is withheld: deleted, keeping only its fingerprint."
+        ),
+    )
+
+
 class BudgetForm(FlaskForm):  # type: ignore[misc]
     """One amount per category; built with the campaign's categories at runtime."""
 

@@ -11,6 +11,8 @@ the ledger.
 
 Evidence originals are private. An organiser may add a redacted copy (e.g. a receipt with an
 address blacked out); once published, the public sees that copy beside the original's digest.
+A published copy can be taken down again (an address left visible), and a file can be declared
+after upload to show a child (migration 0008), which takes its copy down for good.
 
 A file that shows children (``shows_children``) names them in ``disbursement_evidence_children``
 and is never published, not even redacted. That table is INSERT-only (migration 0007): what a
@@ -69,6 +71,8 @@ class ActivityKind(enum.StrEnum):
     EVIDENCE_ADDED = "evidence_added"
     EVIDENCE_PUBLISHED = "evidence_published"
     EVIDENCE_WITHHELD = "evidence_withheld"
+    EVIDENCE_UNPUBLISHED = "evidence_unpublished"
+    EVIDENCE_SHOWS_CHILDREN = "evidence_shows_children"
     BUDGET_SET = "budget_set"
 
     @property
@@ -84,6 +88,8 @@ _ACTIVITY_LABELS = {
     ActivityKind.EVIDENCE_ADDED: _l("Evidence added"),
     ActivityKind.EVIDENCE_PUBLISHED: _l("Redacted evidence published"),
     ActivityKind.EVIDENCE_WITHHELD: _l("Evidence withheld"),
+    ActivityKind.EVIDENCE_UNPUBLISHED: _l("Redacted evidence taken down"),
+    ActivityKind.EVIDENCE_SHOWS_CHILDREN: _l("Evidence declared to show a child"),
     ActivityKind.BUDGET_SET: _l("Budget changed"),
 }
 
@@ -93,6 +99,8 @@ class WithheldReason(enum.StrEnum):
 
     CONSENT_WITHDRAWN = "consent_withdrawn"
     CHILD_ERASED = "child_erased"
+    # Declared after upload to show a child with no recorded consent (or no record at all).
+    NO_CONSENT = "no_consent"
 
     @property
     def label(self) -> str:
@@ -102,6 +110,7 @@ class WithheldReason(enum.StrEnum):
 _WITHHELD_LABELS = {
     WithheldReason.CONSENT_WITHDRAWN: _l("A guardian withdrew consent for a child it shows."),
     WithheldReason.CHILD_ERASED: _l("The record of a child it shows was erased."),
+    WithheldReason.NO_CONSENT: _l("It shows a child whose guardian's consent is not recorded."),
 }
 
 
@@ -230,7 +239,8 @@ class EvidenceFile(Base):
     caption: Mapped[str] = mapped_column(sa.String(300), default="")
     published_at: Mapped[dt.datetime | None] = mapped_column()
     published_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
-    # Declared at upload; the children it shows are in disbursement_evidence_children.
+    # Declared at upload, or later (never undone); the children it shows are in
+    # disbursement_evidence_children.
     shows_children: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     withheld_at: Mapped[dt.datetime | None] = mapped_column()
     withheld_reason: Mapped[str | None] = mapped_column(sa.String(24))
@@ -250,7 +260,7 @@ class EvidenceFile(Base):
         ),
         sa.CheckConstraint(
             "(withheld_at IS NULL AND withheld_reason IS NULL) OR (shows_children "
-            "AND withheld_reason IN ('consent_withdrawn', 'child_erased'))",
+            "AND withheld_reason IN ({}))".format(", ".join(repr(r.value) for r in WithheldReason)),
             name="withheld_child_file_with_reason",
         ),
     )

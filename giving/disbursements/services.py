@@ -1,6 +1,7 @@
 """Disbursement requests and their evidence: asking for money, adding files, publishing
-redacted copies. Decisions live in decisions.py and budgets in budget.py; both are
-re-exported here, so callers find every disbursement operation in one module.
+redacted copies. Decisions live in decisions.py, budgets in budget.py and corrections to
+published evidence in takedown.py; all are re-exported here, so callers find every
+disbursement operation in one module.
 
 Each operation checks the actor and the request's state, changes the rows, appends one row
 per step to the activity log and flushes; the entry point commits. Amounts are whole minor
@@ -49,6 +50,7 @@ from giving.disbursements.models import (
     EvidenceFile,
 )
 from giving.disbursements.steps import SPENDING_STATES, check_public_text, clean_text, log_step
+from giving.disbursements.takedown import declare_shows_children, withdraw_public_copy
 from giving.errors import Conflict, PermissionDenied, ValidationError
 from giving.money import MAX_AMOUNT_MINOR, Money
 from giving.storage import LocalStorage, delete_after_commit, save_for_transaction
@@ -59,6 +61,7 @@ __all__ = [
     "add_evidence",
     "approve_disbursement",
     "available_balance",
+    "declare_shows_children",
     "discard",
     "ledger_memo",
     "publish_redacted",
@@ -66,6 +69,7 @@ __all__ = [
     "request_disbursement",
     "reverse_disbursement",
     "set_budget",
+    "withdraw_public_copy",
 ]
 
 PAYEE_MAX = 200

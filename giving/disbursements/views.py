@@ -45,6 +45,18 @@ bp.add_url_rule(_REQUEST + "/evidence", "add_evidence", fin.add_evidence, method
 bp.add_url_rule(
     _BOOKS + "/evidence/<token>/redacted", "publish_redacted", fin.publish_redacted, methods=_POST
 )
+bp.add_url_rule(
+    _BOOKS + "/evidence/<token>/redacted/withdraw",
+    "withdraw_public_copy",
+    fin.withdraw_public_copy,
+    methods=_POST,
+)
+bp.add_url_rule(
+    _BOOKS + "/evidence/<token>/shows-children",
+    "declare_shows_children",
+    fin.declare_shows_children,
+    methods=_POST,
+)
 
 
 @bp.app_template_global("budget_vs_actual")

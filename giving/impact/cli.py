@@ -39,7 +39,7 @@ def rotate_key() -> None:
 @impact_group.command(
     "sweep-withheld",
     help=(
-        "Delete the stored bytes of evidence files withheld when a guardian's consent ended, "
+        "Delete the stored bytes of evidence files withheld to protect a child, "
         "where a crash left them on disk. Safe to run at any time."
     ),
 )

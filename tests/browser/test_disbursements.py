@@ -158,6 +158,27 @@ def test_request_approval_and_the_public_page(
     finance.goto(books + "/activity")
     assert_accessible(finance, "activity log")
 
+    # A redacted copy published, then taken down again (an address left readable).
+    redacted = tmp_path / "redacted.pdf"
+    redacted.write_bytes(pdf_bytes("browser redacted invoice"))
+    organiser.goto(request_url)
+    item = organiser.locator(".evidence-item").first
+    item.locator("summary", has_text="Publish a redacted copy").click()
+    item.locator("input[type=file]").set_input_files(str(redacted))
+    item.get_by_role("button", name="Publish", exact=True).click()
+    expect(organiser.locator(".flash")).to_contain_text("The redacted copy is published")
+    item = organiser.locator(".evidence-item").first
+    item.locator("summary", has_text="Take the public copy down").click()
+    item.locator("summary", has_text="This file shows a child").click()
+    assert_accessible(organiser, "request page with the evidence correction forms")
+    item.get_by_role("button", name="Take the copy down").click()
+    item = organiser.locator(".evidence-item").first
+    expect(item.locator(".error")).to_contain_text("Say why the public copy is taken down")
+    assert_accessible(organiser, "take-down form with errors")
+    item.get_by_label("Why take the public copy down?").fill("The shop's address is readable")
+    item.get_by_role("button", name="Take the copy down").click()
+    expect(organiser.locator(".flash")).to_contain_text("The public copy is taken down")
+
     for locale, lang in (("en-US", "en"), ("zh-CN", "zh-Hans")):
         visitor = browser.new_context(base_url=live_server.url, locale=locale).new_page()
         visitor.goto(f"/c/{cast.campaign.slug}/spending")
