@@ -57,12 +57,17 @@ def link_choices(
     actor: User | None,
     campaign: Campaign,
     disbursement: Disbursement | None = None,
+    log: bool = True,
 ) -> list[ChildChoice]:
-    """The campaign's children as checkboxes, ticked where linked; the listing is logged."""
+    """The campaign's children as checkboxes, ticked where linked; the listing is logged
+    (``log=False`` only where this reader's listing was already logged for the same page)."""
     viewer = require_viewer(session, actor, campaign)
     children = list(session.scalars(live_children_query(campaign)))
     linked = linked_refs(session, disbursement) if disbursement is not None else set()
-    log_reads(session, actor=viewer, campaign=campaign, children=children, kind=AccessKind.LISTED)
+    if log:
+        log_reads(
+            session, actor=viewer, campaign=campaign, children=children, kind=AccessKind.LISTED
+        )
     return [
         ChildChoice(
             ref=child.ref,

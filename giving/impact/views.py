@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any, cast
 
 import sqlalchemy as sa
-from flask import Blueprint, Flask, Response, jsonify, request
+from flask import Blueprint, Flask, Response, g, jsonify, request
 from flask.blueprints import BlueprintSetupState
 from flask.typing import ResponseReturnValue
 from flask_babel import lazy_gettext as _l
@@ -132,12 +132,24 @@ def _can_manage_registry(campaign: Campaign) -> bool:
 def _child_link_choices(
     campaign: Campaign, disbursement: Disbursement | None = None
 ) -> list[links.ChildChoice]:
-    """The children checkboxes for a disbursement's pages; the listing is logged."""
+    """The children checkboxes for a disbursement's pages; the listing is logged once a page.
+
+    A request page lists the children up to three times (children reached, the "shows a
+    child" select, the evidence upload slots); one read row per page view is the truth.
+    """
     session = db_session()
     actor = current_actor()
     if not access.can_view_registry(session, actor, campaign):
         return []
-    choices = links.link_choices(session, actor=actor, campaign=campaign, disbursement=disbursement)
+    logged: set[int] = g.setdefault("children_listing_logged", set())
+    choices = links.link_choices(
+        session,
+        actor=actor,
+        campaign=campaign,
+        disbursement=disbursement,
+        log=campaign.id not in logged,
+    )
+    logged.add(campaign.id)
     session.commit()
     return choices
 

@@ -189,3 +189,21 @@ def test_strangers_get_not_found_everywhere(
         assert client.get(path).status_code == 404
     assert client.post(url(story, f"/{child.ref}/erase"), data={"confirm": "y"}).status_code == 404
     assert session.scalar(sa.select(sa.func.count(ChildAccessLog.id))) == 0
+
+
+def test_a_request_page_logs_one_listing_read_per_child_per_view(
+    client: FlaskClient, story: Story, session: Session
+) -> None:
+    # The page lists the children for "reached", "shows a child" and the upload slots; the
+    # access log should say once per view that this reader saw the list, not three times.
+    first, second = register(story), register(story)
+    request = story.request()
+    session.commit()
+    as_user(client, story.organiser)
+    page = client.get(f"/finance/{story.campaign.public_id}/disbursements/{request.id}")
+    assert page.status_code == 200
+    assert first.code in page.get_data(as_text=True)
+    listed = list(
+        session.scalars(sa.select(ChildAccessLog.child_id).where(ChildAccessLog.kind == "listed"))
+    )
+    assert sorted(listed) == sorted([first.id, second.id])
