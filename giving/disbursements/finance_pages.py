@@ -1,4 +1,7 @@
-"""The campaign's books: requests, decisions, evidence and the activity log.
+"""The campaign's books: budget, requests, decisions and the activity log.
+
+Evidence corrections (adding files, publishing, taking down, declaring a child) are in
+``evidence_pages``.
 
 Readers are the campaign's organisers, its host's members, auditors and admins; anyone else
 gets 404, as if the page did not exist (visitors are asked to log in first). Each handler
@@ -28,13 +31,12 @@ from giving.disbursements.forms import (
     ShowsChildrenForm,
     WithdrawCopyForm,
 )
-from giving.disbursements.models import Category, Disbursement, EvidenceFile, WithheldReason
+from giving.disbursements.models import Category, Disbursement, WithheldReason
 from giving.disbursements.uploads import (
     attach_upload_error,
     evidence_storage,
     max_evidence_bytes,
     slot_uploads,
-    uploads,
 )
 from giving.errors import Conflict, DomainError, NotFound, PermissionDenied
 from giving.forms_util import attach_error
@@ -53,7 +55,8 @@ def books_campaign(public_id: str) -> Campaign:
     return campaign
 
 
-def _status(exc: DomainError) -> int:
+def status_for(exc: DomainError) -> int:
+    """400 for a form the user can fix, 409 for a request the state of things refuses."""
     return 409 if isinstance(exc, Conflict) else 400
 
 
@@ -118,7 +121,7 @@ def edit_budget(public_id: str) -> ResponseReturnValue:
                 raise
             attach_error(form, exc)
             page = render_template("disbursements/budget.html", form=form, **_context(campaign))
-            return page, _status(exc)
+            return page, status_for(exc)
         flash(_("The budget is saved."), "success")
         return redirect(url_for("disbursements.overview", public_id=campaign.public_id))
     status = 400 if form.is_submitted() else 200
@@ -163,14 +166,14 @@ def new_request(public_id: str) -> ResponseReturnValue:
                 raise
             attach_upload_error(form, exc, places)
             page = render_template("disbursements/request.html", form=form, **_context(campaign))
-            return page, _status(exc)
+            return page, status_for(exc)
         flash(_("Your request is sent; a finance member of the host will decide on it."), "success")
-        return redirect(_detail_url(disbursement))
+        return redirect(detail_url(disbursement))
     status = 400 if form.is_submitted() else 200
     return render_template("disbursements/request.html", form=form, **_context(campaign)), status
 
 
-def _detail_url(disbursement: Disbursement) -> str:
+def detail_url(disbursement: Disbursement) -> str:
     return url_for(
         "disbursements.show_request",
         public_id=disbursement.campaign.public_id,
@@ -178,7 +181,7 @@ def _detail_url(disbursement: Disbursement) -> str:
     )
 
 
-def _detail_page(
+def detail_page(
     campaign: Campaign,
     disbursement: Disbursement,
     *,
@@ -225,7 +228,7 @@ def _detail_page(
 def show_request(public_id: str, disbursement_id: int) -> ResponseReturnValue:
     campaign = books_campaign(public_id)
     disbursement = queries.disbursement_in(db_session(), campaign, disbursement_id)
-    return _detail_page(campaign, disbursement)
+    return detail_page(campaign, disbursement)
 
 
 def _decide(
@@ -240,7 +243,7 @@ def _decide(
     disbursement = queries.disbursement_in(session, campaign, disbursement_id)
     form = DecisionForm()
     if not form.validate_on_submit():
-        return _detail_page(campaign, disbursement, decision_form=form, status=400)
+        return detail_page(campaign, disbursement, decision_form=form, status=400)
     try:
         with transaction(session):
             action(
@@ -255,9 +258,9 @@ def _decide(
         session.expire_all()
         disbursement = queries.disbursement_in(session, campaign, disbursement_id)
         attach_error(form, exc)
-        return _detail_page(campaign, disbursement, decision_form=form, status=_status(exc))
+        return detail_page(campaign, disbursement, decision_form=form, status=status_for(exc))
     flash(message, "success")
-    return redirect(_detail_url(disbursement))
+    return redirect(detail_url(disbursement))
 
 
 @login_required
@@ -290,151 +293,4 @@ def reverse(public_id: str, disbursement_id: int) -> ResponseReturnValue:
         services.reverse_disbursement,
         "reason",
         _("The disbursement is reversed; the money is back in the campaign's fund."),
-    )
-
-
-@login_required
-def add_evidence(public_id: str, disbursement_id: int) -> ResponseReturnValue:
-    campaign = books_campaign(public_id)
-    session = db_session()
-    disbursement = queries.disbursement_in(session, campaign, disbursement_id)
-    form = EvidenceForm()
-    if not form.validate_on_submit():
-        return _detail_page(campaign, disbursement, evidence_form=form, status=400)
-    evidence, places = slot_uploads(form.evidence.entries)
-    try:
-        with transaction(session):
-            services.add_evidence(
-                session,
-                actor=require_actor(),
-                disbursement=disbursement,
-                evidence=evidence,
-                storage=evidence_storage(),
-                max_bytes=max_evidence_bytes(),
-            )
-    except DomainError as exc:
-        if exc.status_code in (403, 404):
-            raise
-        session.expire_all()
-        disbursement = queries.disbursement_in(session, campaign, disbursement_id)
-        attach_upload_error(form, exc, places)
-        return _detail_page(campaign, disbursement, evidence_form=form, status=_status(exc))
-    flash(_("The evidence is added."), "success")
-    return redirect(_detail_url(disbursement))
-
-
-def _evidence_in(campaign: Campaign, token: str) -> EvidenceFile:
-    evidence = queries.evidence_by_token(db_session(), token)
-    if evidence is None or evidence.disbursement.campaign_id != campaign.id:
-        raise NotFound(_("We could not find that file."))
-    return evidence
-
-
-@login_required
-def publish_redacted(public_id: str, token: str) -> ResponseReturnValue:
-    campaign = books_campaign(public_id)
-    session = db_session()
-    evidence = _evidence_in(campaign, token)
-    disbursement = evidence.disbursement
-    form = RedactedCopyForm(prefix=f"redacted-{evidence.id}")
-    upload = uploads([form.file.data])
-    if not form.validate_on_submit() or not upload:
-        if not upload:
-            form.file.errors = [*form.file.errors, _("Choose the redacted file.")]
-        return _detail_page(campaign, disbursement, redacted_forms={evidence.id: form}, status=400)
-    try:
-        with transaction(session):
-            services.publish_redacted(
-                session,
-                actor=require_actor(),
-                evidence=evidence,
-                upload=upload[0],
-                caption=form.caption.data or "",
-                storage=evidence_storage(),
-                max_bytes=max_evidence_bytes(),
-            )
-    except DomainError as exc:
-        if exc.status_code in (403, 404):
-            raise
-        session.expire_all()
-        disbursement = queries.disbursement_in(session, campaign, disbursement.id)
-        attach_error(form, exc)
-        return _detail_page(
-            campaign, disbursement, redacted_forms={evidence.id: form}, status=_status(exc)
-        )
-    flash(_("The redacted copy is published beside the original's digest."), "success")
-    return redirect(_detail_url(disbursement))
-
-
-def _correct_evidence(
-    public_id: str,
-    token: str,
-    form_class: type[WithdrawCopyForm] | type[ShowsChildrenForm],
-    prefix: str,
-    action: Callable[[EvidenceFile, Any], EvidenceFile],
-    done: Callable[[EvidenceFile], str],
-) -> ResponseReturnValue:
-    """Taking a public copy down and declaring a child share everything but the service."""
-    campaign = books_campaign(public_id)
-    session = db_session()
-    evidence = _evidence_in(campaign, token)
-    disbursement_id = evidence.disbursement_id
-    form = form_class(prefix=f"{prefix}-{evidence.id}")
-    status = 400
-    if form.validate_on_submit():
-        try:
-            with transaction(session):
-                action(evidence, form)
-        except DomainError as exc:
-            if exc.status_code in (403, 404):
-                raise
-            session.expire_all()
-            attach_error(form, exc)
-            status = _status(exc)
-        else:
-            flash(done(evidence), "success")
-            return redirect(_detail_url(evidence.disbursement))
-    disbursement = queries.disbursement_in(session, campaign, disbursement_id)
-    keyword = "withdraw_forms" if form_class is WithdrawCopyForm else "children_forms"
-    shown: dict[str, Any] = {keyword: {evidence.id: form}}
-    return _detail_page(campaign, disbursement, status=status, **shown)
-
-
-@login_required
-def withdraw_public_copy(public_id: str, token: str) -> ResponseReturnValue:
-    return _correct_evidence(
-        public_id,
-        token,
-        WithdrawCopyForm,
-        "withdraw",
-        lambda evidence, form: services.withdraw_public_copy(
-            db_session(),
-            actor=require_actor(),
-            evidence=evidence,
-            reason=form.reason.data or "",
-            storage=evidence_storage(),
-        ),
-        lambda _evidence: _("The public copy is taken down; the original's digest stays public."),
-    )
-
-
-@login_required
-def declare_shows_children(public_id: str, token: str) -> ResponseReturnValue:
-    return _correct_evidence(
-        public_id,
-        token,
-        ShowsChildrenForm,
-        "shows-children",
-        lambda evidence, form: services.declare_shows_children(
-            db_session(),
-            actor=require_actor(),
-            evidence=evidence,
-            children=form.children.data or [],
-            storage=evidence_storage(),
-        ),
-        lambda evidence: (
-            _("The file is recorded as showing a child; without recorded consent it is withheld.")
-            if evidence.is_withheld
-            else _("The file is recorded as showing a child and will never be published.")
-        ),
     )

@@ -1,10 +1,10 @@
 """The disbursements blueprint: which URL runs which page, and the template helpers.
 
 Private pages (the campaign's books) live under ``/finance/<public id>`` and are handled in
-``finance_pages``; the public spending page and evidence files in ``public_pages``. The
-partials ``disbursements/_budget.html``, ``_money_flow.html`` and ``_where_money_went.html``
-can be included from other packages' pages: they call the template globals below when the
-page did not pass the figures in.
+``finance_pages`` and ``evidence_pages``; the public spending page and evidence files in
+``public_pages``. The partials ``disbursements/_budget.html``, ``_money_flow.html`` and
+``_where_money_went.html`` can be included from other packages' pages: they call the
+template globals below when the page did not pass the figures in.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 from flask import Blueprint
 
 from giving.campaigns.models import Campaign
+from giving.disbursements import evidence_pages as ev
 from giving.disbursements import finance_pages as fin
 from giving.disbursements import public_pages as pub
 from giving.disbursements import queries
@@ -41,20 +42,20 @@ bp.add_url_rule(_REQUEST, "show_request", fin.show_request, methods=_GET)
 bp.add_url_rule(_REQUEST + "/approve", "approve", fin.approve, methods=_POST)
 bp.add_url_rule(_REQUEST + "/reject", "reject", fin.reject, methods=_POST)
 bp.add_url_rule(_REQUEST + "/reverse", "reverse", fin.reverse, methods=_POST)
-bp.add_url_rule(_REQUEST + "/evidence", "add_evidence", fin.add_evidence, methods=_POST)
+bp.add_url_rule(_REQUEST + "/evidence", "add_evidence", ev.add_evidence, methods=_POST)
 bp.add_url_rule(
-    _BOOKS + "/evidence/<token>/redacted", "publish_redacted", fin.publish_redacted, methods=_POST
+    _BOOKS + "/evidence/<token>/redacted", "publish_redacted", ev.publish_redacted, methods=_POST
 )
 bp.add_url_rule(
     _BOOKS + "/evidence/<token>/redacted/withdraw",
     "withdraw_public_copy",
-    fin.withdraw_public_copy,
+    ev.withdraw_public_copy,
     methods=_POST,
 )
 bp.add_url_rule(
     _BOOKS + "/evidence/<token>/shows-children",
     "declare_shows_children",
-    fin.declare_shows_children,
+    ev.declare_shows_children,
     methods=_POST,
 )
 
