@@ -120,6 +120,7 @@ def _correct_evidence(
     token: str,
     form_class: type[WithdrawCopyForm] | type[ShowsChildrenForm],
     prefix: str,
+    forms_keyword: str,
     action: Callable[[EvidenceFile, Any], EvidenceFile],
     done: Callable[[EvidenceFile], str],
 ) -> ResponseReturnValue:
@@ -144,8 +145,7 @@ def _correct_evidence(
             flash(done(evidence), "success")
             return redirect(detail_url(evidence.disbursement))
     disbursement = queries.disbursement_in(session, campaign, disbursement_id)
-    keyword = "withdraw_forms" if form_class is WithdrawCopyForm else "children_forms"
-    shown: dict[str, Any] = {keyword: {evidence.id: form}}
+    shown: dict[str, Any] = {forms_keyword: {evidence.id: form}}
     return detail_page(campaign, disbursement, status=status, **shown)
 
 
@@ -156,6 +156,7 @@ def withdraw_public_copy(public_id: str, token: str) -> ResponseReturnValue:
         token,
         WithdrawCopyForm,
         "withdraw",
+        "withdraw_forms",
         lambda evidence, form: services.withdraw_public_copy(
             db_session(),
             actor=require_actor(),
@@ -174,6 +175,7 @@ def declare_shows_children(public_id: str, token: str) -> ResponseReturnValue:
         token,
         ShowsChildrenForm,
         "shows-children",
+        "children_forms",
         lambda evidence, form: services.declare_shows_children(
             db_session(),
             actor=require_actor(),
