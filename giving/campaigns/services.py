@@ -22,7 +22,6 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-import sqlalchemy as sa
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
@@ -50,7 +49,7 @@ from giving.campaigns.validation import (
 )
 from giving.db import utcnow
 from giving.errors import Conflict, PermissionDenied
-from giving.hosts.models import CampaignHosting
+from giving.hosts.services import host_of
 from giving.impact.scanner import check_public_text, check_text
 from giving.money import Money
 from giving.storage import LocalStorage, delete_after_commit, save_for_transaction
@@ -280,20 +279,6 @@ def update_campaign(
 # --- the state machine -------------------------------------------------------------------
 
 
-def has_host(session: Session, campaign: Campaign) -> bool:
-    """Whether a host organisation has been chosen for ``campaign``.
-
-    Asks the database rather than the session's identity map, so a hosting row removed by
-    a bulk delete or another transaction is not taken for present.
-    """
-    return (
-        session.scalar(
-            sa.select(CampaignHosting.host_id).where(CampaignHosting.campaign_id == campaign.id)
-        )
-        is not None
-    )
-
-
 def submit_for_review(session: Session, *, actor: User, campaign: Campaign) -> Campaign:
     _require_campaign_organiser(actor, campaign)
     _require_state(
@@ -305,7 +290,7 @@ def submit_for_review(session: Session, *, actor: User, campaign: Campaign) -> C
         raise Conflict(
             _("The end date has passed; choose a later one before submitting."), field="ends_on"
         )
-    if not has_host(session, campaign):
+    if host_of(session, campaign) is None:
         raise Conflict(
             _(
                 "Choose the host organisation first: a campaign needs a registered charity "
@@ -336,7 +321,7 @@ def approve(session: Session, *, actor: User, campaign: Campaign) -> Campaign:
     )
     # Organisers cannot submit without a host, but a campaign may have been submitted
     # before that rule, or lost its hosting row since: nothing goes live unhosted.
-    if not has_host(session, campaign):
+    if host_of(session, campaign) is None:
         raise Conflict(
             _(
                 "This campaign has no host organisation, so it cannot go live. Send it back "
