@@ -38,28 +38,38 @@ def campaign_progress(session: Session, campaign: Campaign) -> CampaignProgress:
     they are not subtracted here); donors are distinct donor commitments; the percentage is
     clamped to 0..100 for the progress bar.
     """
-    # --- payments (issue 4): figures from the ledger ---
-    from giving.ledger.balances import campaign_summary
-    from giving.payments.queries import donor_count
-
-    summary = campaign_summary(session, campaign.public_id).in_currency(campaign.currency)
-    raised = max(0, summary.gross_raised - summary.refunds - summary.disputes)
-    percent = min(100, raised * 100 // campaign.goal_minor) if campaign.goal_minor > 0 else 0
-    return CampaignProgress(
-        raised_minor=raised,
-        donors=donor_count(session, campaign.public_id),
-        percent=percent,
-        currency=campaign.currency,
-        goal_minor=campaign.goal_minor,
-    )
-    # --- end payments (issue 4) ---
+    return progress_by_campaign(session, [campaign])[campaign.id]
 
 
 def progress_by_campaign(
     session: Session, campaigns: Sequence[Campaign]
 ) -> dict[int, CampaignProgress]:
-    """Progress for each card on a page, keyed by campaign id."""
-    return {campaign.id: campaign_progress(session, campaign) for campaign in campaigns}
+    """Progress for each card on a page, keyed by campaign id: two queries for the page.
+
+    Both read figures the ledger's sequencer keeps (giving/ledger/figures.py), so a card
+    costs the same for a campaign with a million gifts as for one with ten.
+    """
+    # --- payments (issue 4): figures from the ledger ---
+    from giving.ledger.balances import summaries_of
+    from giving.payments.queries import donor_counts
+
+    public_ids = [campaign.public_id for campaign in campaigns]
+    summaries = summaries_of(session, public_ids)
+    donors = donor_counts(session, public_ids)
+    progress: dict[int, CampaignProgress] = {}
+    for campaign in campaigns:
+        summary = summaries[campaign.public_id].in_currency(campaign.currency)
+        raised = max(0, summary.gross_raised - summary.refunds - summary.disputes)
+        goal = campaign.goal_minor
+        progress[campaign.id] = CampaignProgress(
+            raised_minor=raised,
+            donors=donors.get(campaign.public_id, 0),
+            percent=min(100, raised * 100 // goal) if goal > 0 else 0,
+            currency=campaign.currency,
+            goal_minor=goal,
+        )
+    return progress
+    # --- end payments (issue 4) ---
 
 
 # --- single campaigns, with who may see them ---------------------------------------------

@@ -1,8 +1,9 @@
 """The read side: requests and evidence with visibility rules, the activity log, budget
 against actual spending, a campaign's money flow and a donation's trace.
 
-Money figures come from the ledger (campaign_summary and the FIFO allocation over the fund's
-postings); the disbursement rows only add what the ledger does not say, such as a payment's
+Money figures come from the ledger, through the figures its sequencer keeps (the campaign's
+stored totals and FIFO book, giving/ledger/figures.py), so each reads a bounded number of
+rows; the disbursement rows only add what the ledger does not say, such as a payment's
 category and date.
 """
 
@@ -29,9 +30,8 @@ from giving.disbursements.models import (
     EvidenceFile,
 )
 from giving.errors import NotFound
-from giving.ledger import rules
 from giving.ledger.balances import campaign_summary
-from giving.ledger.models import LedgerEntry, LedgerPosting
+from giving.ledger.models import FifoAllocation, FifoInflow, FifoOutflow, LedgerEntry
 from giving.money import Money
 
 _MEMO_CATEGORY = re.compile(r"\((\w+)\)\s*$")
@@ -147,12 +147,22 @@ def _requests_by_seq(session: Session, seqs: list[int]) -> dict[int, Disbursemen
     return {int(d.ledger_seq): d for d in rows if d.ledger_seq is not None}
 
 
-def spent_by_category(
-    session: Session, campaign: Campaign, result: allocation.FifoResult | None = None
-) -> dict[str, int]:
-    """Net disbursed per category (reversals subtracted), in the campaign's currency."""
-    result = result or allocation.allocate_campaign(session, campaign.public_id, campaign.currency)
-    spent = allocation.spent_per_disbursement(result)
+def spent_by_category(session: Session, campaign: Campaign) -> dict[str, int]:
+    """Net disbursed per category (reversals subtracted), in the campaign's currency.
+
+    Reads the stored FIFO outflows: one row per disbursement, however many gifts there are.
+    """
+    spent = {
+        int(seq): int(amount)
+        for seq, amount in session.execute(
+            sa.select(FifoOutflow.seq, FifoOutflow.amount).where(
+                FifoOutflow.campaign == campaign.public_id,
+                FifoOutflow.currency == campaign.currency,
+                FifoOutflow.kind == allocation.DISBURSEMENT,
+                FifoOutflow.amount > 0,
+            )
+        )
+    }
     categories = _categories_of(session, list(spent))
     totals: dict[str, int] = {}
     for seq, amount in spent.items():
@@ -291,56 +301,49 @@ class DonationTrace:
         return sum(item.amount.amount_minor for item in self.spent)
 
 
-def _donation_entry(session: Session, entry_seq: int) -> tuple[str, str] | None:
-    """(campaign public id, currency) of a donation entry, or None if it is not one."""
-    row = session.execute(
-        sa.select(LedgerEntry.campaign, LedgerPosting.currency, LedgerPosting.account)
-        .join(LedgerPosting, LedgerPosting.entry_seq == LedgerEntry.seq)
-        .where(LedgerEntry.seq == entry_seq, LedgerEntry.kind == rules.DONATION)
-    ).all()
-    for campaign, currency, account in row:
-        if account == rules.fund_account(campaign):
-            return campaign, currency
-    return None
-
-
 def donation_trace(session: Session, entry_seq: int) -> DonationTrace | None:
-    """Where the donation recorded as ledger entry ``entry_seq`` went (None if no donation)."""
-    found = _donation_entry(session, entry_seq)
-    if found is None:
+    """Where the donation recorded as ledger entry ``entry_seq`` went (None if no donation).
+
+    Reads the gift's stored FIFO row and its allocations: a few rows, not the campaign.
+    """
+    inflow = session.get(FifoInflow, entry_seq)
+    if inflow is None:
         return None
-    campaign_id, currency = found
-    result = allocation.allocate_campaign(session, campaign_id, currency)
-    inflow = result.inflows[entry_seq]
-    mine = result.for_donation(entry_seq)
-    spent_seqs = [a.outflow_seq for a in mine if a.outflow_kind == allocation.DISBURSEMENT]
+    paid = session.execute(
+        sa.select(
+            FifoAllocation.outflow_seq,
+            FifoAllocation.amount,
+            FifoOutflow.kind,
+            FifoOutflow.occurred_at,
+        )
+        .join(FifoOutflow, FifoOutflow.seq == FifoAllocation.outflow_seq)
+        .where(FifoAllocation.donation_seq == entry_seq)
+        .order_by(FifoAllocation.outflow_seq)
+    ).all()
+    spent_seqs = [int(seq) for seq, _, kind, _ in paid if kind == allocation.DISBURSEMENT]
     categories = _categories_of(session, spent_seqs)
     requests = _requests_by_seq(session, spent_seqs)
-    outflow_dates = {o.seq: o.occurred_at.date() for o in result.outflows}
+    currency = inflow.currency
     spent = tuple(
         DonationAllocation(
-            category=categories[a.outflow_seq],
-            amount=Money(a.amount, currency),
-            date=(
-                requests[a.outflow_seq].spent_on
-                if a.outflow_seq in requests
-                else outflow_dates[a.outflow_seq]
-            ),
-            disbursement_id=requests[a.outflow_seq].id if a.outflow_seq in requests else None,
+            category=categories[int(seq)],
+            amount=Money(int(amount), currency),
+            date=(requests[int(seq)].spent_on if int(seq) in requests else occurred_at.date()),
+            disbursement_id=requests[int(seq)].id if int(seq) in requests else None,
         )
-        for a in mine
-        if a.outflow_kind == allocation.DISBURSEMENT
+        for seq, amount, kind, occurred_at in paid
+        if kind == allocation.DISBURSEMENT
     )
-    other_fees = sum(a.amount for a in mine if a.outflow_kind == allocation.FEES)
+    other_fees = sum(int(amount) for _, amount, kind, _ in paid if kind == allocation.FEES)
     return DonationTrace(
         seq=entry_seq,
         currency=currency,
-        gross=inflow.gross,
-        taken_back=inflow.taken_back,
-        own_fees=inflow.own_fees,
+        gross=int(inflow.gross),
+        taken_back=int(inflow.taken_back),
+        own_fees=int(inflow.own_fees),
         other_fees=other_fees,
         spent=spent,
-        held=result.remaining(entry_seq),
+        held=int(inflow.remaining),
     )
 
 

@@ -1,9 +1,12 @@
-"""Balances derived from postings with SQL aggregates; nothing here is stored or cached.
+"""Balances: account sums from postings, and a campaign's fund split by kind.
 
-A campaign's summary reads only its fund account (giving/ledger/rules.py): every kind moves
+A campaign's summary is about its fund account only (giving/ledger/rules.py): every kind moves
 money between the fund and one counter-account, so grouping the fund's postings by the kind
 of entry that made them, a reversal counting as the kind it reverses, splits the fund's
-balance into gross raised, fees, refunds, disputes and disbursements.
+balance into gross raised, fees, refunds, disputes and disbursements. Pages read that split
+from ``ledger_campaign_totals``, which the sequencer keeps (giving/ledger/figures.py), so a
+page costs the same at ten gifts or a million; ``campaign_summary_from_postings`` computes it
+from the postings themselves, for tests and checks.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from sqlalchemy.orm import Session, aliased
 
 from giving.ledger import rules
 from giving.ledger.errors import UnknownCampaign
-from giving.ledger.models import LedgerEntry, LedgerPosting
+from giving.ledger.models import CampaignTotals, LedgerEntry, LedgerPosting
 from giving.ledger.queries import campaign_exists
 
 
@@ -75,7 +78,7 @@ class CampaignSummary:
 
 
 # How each kind's postings to the fund add to a summary field, and with which sign.
-_FIELD_OF_KIND: dict[str, tuple[str, int]] = {
+FIELD_OF_KIND: dict[str, tuple[str, int]] = {
     rules.DONATION: ("gross_raised", -1),
     rules.PROCESSOR_FEE: ("processor_fees", 1),
     rules.PLATFORM_FEE: ("platform_fees", 1),
@@ -86,12 +89,48 @@ _FIELD_OF_KIND: dict[str, tuple[str, int]] = {
 }
 
 
+_SUMMARY_FIELDS = (
+    "gross_raised",
+    "processor_fees",
+    "platform_fees",
+    "refunds",
+    "disputes",
+    "disbursed",
+    "available",
+)
+
+
 def campaign_summary(session: Session, campaign_public_id: str) -> CampaignSummary:
     """Gross raised, fees, refunds, disputes, disbursed and available, per currency.
 
-    One aggregate query over the campaign's fund postings. Raises UnknownCampaign for an id
-    that names no campaign; a campaign without entries has an empty summary.
+    Reads the stored totals: one row per currency. Raises UnknownCampaign for an id that
+    names no campaign; a campaign without entries has an empty summary.
     """
+    return summaries_of(session, [campaign_public_id])[campaign_public_id]
+
+
+def summaries_of(session: Session, campaign_public_ids: list[str]) -> dict[str, CampaignSummary]:
+    """The summaries of several campaigns in one query (a page of campaign cards)."""
+    wanted = sorted(set(campaign_public_ids))
+    for public_id in wanted:
+        if not campaign_exists(session, public_id):
+            raise UnknownCampaign(f"There is no campaign {public_id}", field="campaign")
+    found: dict[str, dict[str, CurrencySummary]] = {public_id: {} for public_id in wanted}
+    if wanted:
+        rows = session.scalars(
+            sa.select(CampaignTotals)
+            .where(CampaignTotals.campaign.in_(wanted))
+            .order_by(CampaignTotals.campaign, CampaignTotals.currency)
+        )
+        for row in rows:
+            found[row.campaign][row.currency] = CurrencySummary(
+                row.currency, **{name: int(getattr(row, name)) for name in _SUMMARY_FIELDS}
+            )
+    return {public_id: CampaignSummary(public_id, found[public_id]) for public_id in wanted}
+
+
+def campaign_summary_from_postings(session: Session, campaign_public_id: str) -> CampaignSummary:
+    """The summary computed from every fund posting: what the stored totals must equal."""
     if not campaign_exists(session, campaign_public_id):
         raise UnknownCampaign(f"There is no campaign {campaign_public_id}", field="campaign")
     original = aliased(LedgerEntry)
@@ -114,7 +153,7 @@ def campaign_summary(session: Session, campaign_public_id: str) -> CampaignSumma
     for kind, currency, total in rows:
         fields = totals.setdefault(currency, {"available": 0})
         fields["available"] -= int(total)
-        name, sign = _FIELD_OF_KIND[kind]
+        name, sign = FIELD_OF_KIND[kind]
         fields[name] = fields.get(name, 0) + sign * int(total)
     return CampaignSummary(
         campaign_public_id,

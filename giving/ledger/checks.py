@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from giving.ledger import rules
 from giving.ledger.canonical import Posting
 from giving.ledger.errors import InvalidEntry, RefConflict, UnknownCampaign
-from giving.ledger.models import LedgerEntry, LedgerPosting
+from giving.ledger.models import CampaignTotals, LedgerEntry, LedgerPosting
 from giving.ledger.rules import EntryDraft
 from giving.money import Money
 
@@ -160,15 +160,16 @@ class LedgerView:
         ]
 
     def fund_balance(self, campaign: str, currency: str) -> int:
+        """The fund's balance (credit negative), from the stored totals the sequencer keeps
+        (giving/ledger/figures.py), so checking a disbursement does not sum every posting."""
         key = (campaign, currency)
         if key not in self._fund:
-            total = self.session.scalar(
-                sa.select(sa.func.coalesce(sa.func.sum(LedgerPosting.amount), 0)).where(
-                    LedgerPosting.account == rules.fund_account(campaign),
-                    LedgerPosting.currency == currency,
+            available = self.session.scalar(
+                sa.select(CampaignTotals.available).where(
+                    CampaignTotals.campaign == campaign, CampaignTotals.currency == currency
                 )
             )
-            self._fund[key] = int(total or 0)
+            self._fund[key] = -int(available or 0)
         return self._fund[key] + self._fund_delta[key]
 
     # -------------------------------------------------------------- the batch overlay

@@ -34,7 +34,10 @@ def ledger_group() -> None:
     pass
 
 
-@ledger_group.command("verify", help="Recompute every entry, tree node and checkpoint.")
+@ledger_group.command(
+    "verify",
+    help="Recompute every entry, tree node and checkpoint, then every derived figure.",
+)
 @click.option(
     "--key",
     "vkey_option",
@@ -47,8 +50,13 @@ def ledger_group() -> None:
     default=None,
     help="Processes that rebuild leaves (default: by CPU count for 50,000+ entries; 0: none).",
 )
+@click.option(
+    "--figures/--no-figures",
+    default=True,
+    help="Also replay the ledger and compare the stored totals, donors and FIFO book.",
+)
 @with_appcontext
-def ledger_verify(vkey_option: str | None, workers: int | None) -> None:
+def ledger_verify(vkey_option: str | None, workers: int | None, figures: bool) -> None:
     from giving.ledger.checkpoint import CheckpointError, parse_vkey
     from giving.ledger.keys import ledger_origin, load_signing_key, vkey_text
     from giving.ledger.verify import LedgerCorrupt, verify_ledger
@@ -71,20 +79,48 @@ def ledger_verify(vkey_option: str | None, workers: int | None) -> None:
             vkey = parse_vkey(vkey_text(settings, load_signing_key(settings, create=False)))
         except DomainError:
             vkey = None  # fine while there are no checkpoints; reported if there are
+    from giving.ledger.figures import FiguresMismatch
+    from giving.ledger.figures_replay import check_figures
+
     session = cli_session()
     try:
+        if session.get_bind().dialect.name == "postgresql":
+            # One snapshot for both passes, so entries sealed meanwhile are in neither.
+            session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
         report = verify_ledger(
             session,
             vkey,
             origin=None if vkey_option else ledger_origin(settings),
             workers=workers,
         )
-    except LedgerCorrupt as exc:
+        replayed = check_figures(session) if figures else None
+    except (LedgerCorrupt, FiguresMismatch) as exc:
         click.echo(f"FAILED: {exc.message}", err=True)
         sys.exit(1)
     finally:
         session.close()
     click.echo(report.summary())
+    if replayed is not None:
+        click.echo(replayed.summary())
+
+
+@ledger_group.command(
+    "rebuild-figures",
+    help="Rewrite the derived totals, donors and FIFO book from a replay of the ledger.",
+)
+@with_appcontext
+def ledger_rebuild_figures() -> None:
+    from giving.ledger.figures_replay import rebuild_figures
+    from giving.ledger.sealing import lock_ledger
+
+    session = cli_session()
+    try:
+        with transaction(session):
+            lock_ledger(session)  # nothing is sealed while the tables are rewritten
+            replayed = rebuild_figures(session)
+    finally:
+        session.close()
+    click.echo(f"rebuilt: {replayed.summary()}")
 
 
 @ledger_group.command("checkpoint", help="Sign the current tree head, store it and print it.")

@@ -23,6 +23,14 @@ exception is ``ledger_pending``: its rows are not ledger records (no seq, no has
 head), only requests waiting for the sequencer, and the sealer deletes them in the very
 transaction that seals them; UPDATE is refused there too.
 
+Derived figures (giving/ledger/figures.py, giving/ledger/fifo.py) are the exception to
+append-only: ``ledger_campaign_totals``, ``ledger_campaign_stats``, ``ledger_campaign_donors``
+and the three ``ledger_fifo_*`` tables hold what pages would otherwise recompute from every
+posting (totals, donor counts, first-in-first-out allocation of gifts to spending). They are
+updated by the sequencer in the same transaction that seals the entries changing them, carry
+no trigger, and are no source of truth: ``giving ledger verify`` recomputes them from the
+entries and fails on any difference, and ``giving ledger rebuild-figures`` rewrites them.
+
 The ledger never imports the campaigns package: ``campaign`` refers to ``campaigns.public_id``
 by table name.
 """
@@ -156,3 +164,112 @@ class SealOutcome(Base):
     sealed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
     __table_args__ = (sa.CheckConstraint("(seq IS NULL) <> (error IS NULL)", name="seq_or_error"),)
+
+
+# --------------------------------------------------------------------------- derived figures
+
+
+class CampaignTotals(Base):
+    """A campaign's money in one currency, as ``balances.CurrencySummary`` splits it.
+
+    ``uncovered`` is spending no gift has paid for yet (FIFO), ``last_seq`` the newest entry
+    that changed the row, a cheap validator for caches.
+    """
+
+    __tablename__ = "ledger_campaign_totals"
+
+    campaign: Mapped[str] = mapped_column(sa.String(24), primary_key=True)
+    currency: Mapped[str] = mapped_column(sa.String(3), primary_key=True)
+    gross_raised: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    processor_fees: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    platform_fees: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    refunds: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    disputes: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    disbursed: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    available: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    uncovered: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    last_seq: Mapped[int] = mapped_column(sa.BigInteger)
+
+
+class CampaignStats(Base):
+    """Counts over all of a campaign's currencies: distinct donors, gifts, the newest entry."""
+
+    __tablename__ = "ledger_campaign_stats"
+
+    campaign: Mapped[str] = mapped_column(sa.String(24), primary_key=True)
+    donors: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    donations: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    last_seq: Mapped[int] = mapped_column(sa.BigInteger)
+
+
+class CampaignDonor(Base):
+    """One donor commitment seen on a campaign's donations, so a donor counts once."""
+
+    __tablename__ = "ledger_campaign_donors"
+
+    campaign: Mapped[str] = mapped_column(sa.String(24), primary_key=True)
+    donor_commitment: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+
+
+class FifoInflow(Base):
+    """A donation as FIFO sees it: what it brought, lost, paid in fees, gave, and has left."""
+
+    __tablename__ = "ledger_fifo_inflows"
+
+    seq: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True, autoincrement=False)
+    campaign: Mapped[str] = mapped_column(sa.String(24))
+    currency: Mapped[str] = mapped_column(sa.String(3))
+    gross: Mapped[int] = mapped_column(sa.BigInteger)
+    taken_back: Mapped[int] = mapped_column(sa.BigInteger)
+    own_fees: Mapped[int] = mapped_column(sa.BigInteger)
+    remaining: Mapped[int] = mapped_column(sa.BigInteger)
+
+    __table_args__ = (
+        # The queue of gifts with money left, oldest first: the next outflow's source.
+        sa.Index(
+            "ix_ledger_fifo_inflows_with_money",
+            "campaign",
+            "currency",
+            "seq",
+            postgresql_where=sa.text("remaining > 0"),
+            sqlite_where=sa.text("remaining > 0"),
+        ),
+    )
+
+
+class FifoOutflow(Base):
+    """Money that left a fund (a disbursement, or fees no gift bore) and how much is unpaid."""
+
+    __tablename__ = "ledger_fifo_outflows"
+
+    seq: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True, autoincrement=False)
+    campaign: Mapped[str] = mapped_column(sa.String(24))
+    currency: Mapped[str] = mapped_column(sa.String(3))
+    kind: Mapped[str] = mapped_column(sa.String(16))
+    amount: Mapped[int] = mapped_column(sa.BigInteger)
+    uncovered: Mapped[int] = mapped_column(sa.BigInteger)
+    occurred_at: Mapped[dt.datetime] = mapped_column()
+
+    __table_args__ = (
+        sa.Index("ix_ledger_fifo_outflows_campaign", "campaign", "currency", "seq"),
+        sa.Index(
+            "ix_ledger_fifo_outflows_uncovered",
+            "campaign",
+            "currency",
+            "seq",
+            postgresql_where=sa.text("uncovered > 0"),
+            sqlite_where=sa.text("uncovered > 0"),
+        ),
+    )
+
+
+class FifoAllocation(Base):
+    """The part of donation ``donation_seq`` that paid for outflow ``outflow_seq``."""
+
+    __tablename__ = "ledger_fifo_allocations"
+
+    donation_seq: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True, autoincrement=False)
+    outflow_seq: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True, autoincrement=False)
+    amount: Mapped[int] = mapped_column(sa.BigInteger)
+
+    __table_args__ = (sa.Index("ix_ledger_fifo_allocations_outflow", "outflow_seq"),)

@@ -13,7 +13,8 @@ tools/); it is ten times faster, and the sequencer holds the ledger lock while i
 
 Checks that need the ledger (giving/ledger/checks.py) run against a LedgerView, the database
 plus the entries accepted earlier in the same batch, so a batch is validated in memory and
-written with a few multi-row INSERTs rather than a round trip per entry.
+written with a few multi-row INSERTs rather than a round trip per entry. The figures derived
+from the entries (giving/ledger/figures.py) are brought up to date in the same transaction.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from giving.ledger.canonical import (
 )
 from giving.ledger.checks import EntryFacts, LedgerView, check_against_ledger
 from giving.ledger.errors import InvalidEntry
+from giving.ledger.figures import update_figures
 from giving.ledger.leafhash import leaf_input_fast
 from giving.ledger.merkle import leaf_hash
 from giving.ledger.models import LedgerEntry, LedgerNode, LedgerPosting
@@ -94,6 +96,7 @@ def seal(session: Session, drafts: Sequence[EntryDraft]) -> list[SealResult]:
     postings: list[dict[str, object]] = []
     nodes: list[dict[str, object]] = []
     results: list[SealResult] = []
+    sealed: list[tuple[int, EntryDraft]] = []
     for draft in drafts:
         try:
             existing = check_against_ledger(view, draft)
@@ -148,6 +151,7 @@ def seal(session: Session, drafts: Sequence[EntryDraft]) -> list[SealResult]:
             EntryFacts(seq, draft.campaign, draft.kind, draft.reverses, draft.ref, draft.postings)
         )
         previous = chained
+        sealed.append((seq, draft))
         results.append(SealResult(seq, new=True, row=entries[-1]))
     # Postings first: the entry's insert trigger checks that they balance (DESIGN §3).
     if postings:
@@ -155,6 +159,8 @@ def seal(session: Session, drafts: Sequence[EntryDraft]) -> list[SealResult]:
         session.execute(sa.insert(_table(LedgerEntry)), entries)
     if nodes:
         session.execute(sa.insert(_table(LedgerNode)), nodes)
+    # Same transaction, same lock: a page never sees entries without their figures.
+    update_figures(session, view, sealed)
     return results
 
 

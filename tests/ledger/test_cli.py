@@ -9,12 +9,14 @@ import sys
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskCliRunner
 from sqlalchemy.orm import Session
 
 from giving import PROJECT_ROOT
 from giving.ledger.keys import load_signing_key, vkey_text
+from giving.ledger.models import CampaignTotals
 from giving.ledger.tree import LedgerTree
 from tests.ledger.support import add_campaign, count_entries, donate, reverse, spend
 
@@ -56,7 +58,10 @@ def test_verify_reports_ok_with_counts_and_root(
 
     assert result.exit_code == 0, result.output
     root = LedgerTree(session).root().hex()
-    assert result.output.strip() == f"OK: 8 entries, 1 checkpoints, root {root}"
+    assert result.output.splitlines() == [
+        f"OK: 8 entries, 1 checkpoints, root {root}",
+        "OK: figures of 2 campaigns, 3 gifts and 0 donors match the entries",
+    ]
 
 
 def test_verify_of_an_empty_ledger_is_ok(runner: FlaskCliRunner) -> None:
@@ -285,3 +290,26 @@ def test_reversing_an_unknown_entry_by_hand_is_refused(
     assert result.exit_code == 2
     assert "There is no entry 42 to reverse" in result.output
     assert count_entries(session) == 8
+
+
+def test_verify_checks_the_derived_figures_and_fails_on_a_changed_total(
+    session: Session, campaigns: tuple[str, str], runner: FlaskCliRunner
+) -> None:
+    school, _ = campaigns
+    result = runner.invoke(args=["ledger", "verify"])
+    assert result.exit_code == 0, result.output
+    assert "figures of 2 campaigns, 3 gifts" in result.output
+    session.execute(
+        sa.update(CampaignTotals)
+        .where(CampaignTotals.campaign == school)
+        .values(gross_raised=CampaignTotals.gross_raised + 100)
+    )
+    session.commit()
+    result = runner.invoke(args=["ledger", "verify"])
+    assert result.exit_code == 1
+    assert f"ledger_campaign_totals {school} CNY gross_raised is 10100" in result.output
+    # The chain alone still verifies; the rebuild mends the figures.
+    assert runner.invoke(args=["ledger", "verify", "--no-figures"]).exit_code == 0
+    rebuilt = runner.invoke(args=["ledger", "rebuild-figures"])
+    assert rebuilt.exit_code == 0, rebuilt.output
+    assert runner.invoke(args=["ledger", "verify"]).exit_code == 0
