@@ -135,6 +135,7 @@ class Donation(Base):
     __table_args__ = (
         sa.CheckConstraint("amount_minor > 0", name="amount_positive"),
         sa.Index("ix_donations_campaign_paid", "campaign_id", "paid_at"),
+        sa.Index("ix_donations_intent_id", "intent_id"),  # a receipt's gifts
     )
 
 

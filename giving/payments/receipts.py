@@ -20,9 +20,8 @@ from giving.errors import NotFound
 from giving.ledger.canonical import Posting, canonical_json
 from giving.ledger.checkpoint import parse_checkpoint
 from giving.ledger.keys import ledger_origin, load_signing_key, vkey_text
-from giving.ledger.models import LedgerCheckpoint, LedgerEntry, LedgerPosting
+from giving.ledger.models import FifoInflow, LedgerCheckpoint, LedgerEntry
 from giving.ledger.queries import leaf_of
-from giving.ledger.rules import DISPUTE, DISPUTE_WON, REFUND, fund_account
 from giving.ledger.services import latest_checkpoint, make_checkpoint
 from giving.ledger.tree import LedgerTree
 from giving.payments.models import Donation, DonationIntent
@@ -58,31 +57,19 @@ def build_receipt(session: Session, intent: DonationIntent, token: str) -> Recei
             .order_by(Donation.paid_at, Donation.id)
         )
     )
-    lines = [PaymentLine(d, _taken_back(session, d, intent.campaign.public_id)) for d in donations]
+    lines = [PaymentLine(d, _taken_back(session, d)) for d in donations]
     return Receipt(
         intent=intent, lines=lines, donor_secret=secret, donor_commitment=donor_commitment(secret)
     )
 
 
-def _taken_back(session: Session, donation: Donation, campaign: str) -> int:
-    disputes = sa.select(LedgerEntry.seq).where(
-        LedgerEntry.reverses == donation.ledger_seq, LedgerEntry.kind == DISPUTE
+def _taken_back(session: Session, donation: Donation) -> int:
+    """Refunded or lost to disputes (net of disputes won), from the gift's stored FIFO row,
+    which the sequencer keeps as those entries are sealed (giving/ledger/figures.py)."""
+    taken_back = session.scalar(
+        sa.select(FifoInflow.taken_back).where(FifoInflow.seq == donation.ledger_seq)
     )
-    total = session.scalar(
-        sa.select(sa.func.coalesce(sa.func.sum(LedgerPosting.amount), 0))
-        .join(LedgerEntry, LedgerEntry.seq == LedgerPosting.entry_seq)
-        .where(
-            sa.or_(
-                sa.and_(
-                    LedgerEntry.reverses == donation.ledger_seq,
-                    LedgerEntry.kind.in_((REFUND, DISPUTE)),
-                ),
-                sa.and_(LedgerEntry.kind == DISPUTE_WON, LedgerEntry.reverses.in_(disputes)),
-            ),
-            LedgerPosting.account == fund_account(campaign),
-        )
-    )
-    return int(total or 0)
+    return int(taken_back or 0)
 
 
 def checkpoint_covering(session: Session, settings: Settings, seq: int) -> LedgerCheckpoint:

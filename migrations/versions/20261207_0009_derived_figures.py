@@ -112,6 +112,10 @@ def upgrade() -> None:
     with op.batch_alter_table("ledger_fifo_allocations") as batch_op:
         batch_op.create_index("ix_ledger_fifo_allocations_outflow", ["outflow_seq"], unique=False)
 
+    # A receipt reads its gifts by intent.
+    with op.batch_alter_table("donations") as batch_op:
+        batch_op.create_index("ix_donations_intent_id", ["intent_id"], unique=False)
+
     # Fill them from the ledger as it stands (a no-op on a new database).
     from giving.ledger.figures_replay import rebuild_figures
 
@@ -119,6 +123,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("donations") as batch_op:
+        batch_op.drop_index("ix_donations_intent_id")
     for table in (
         "ledger_fifo_allocations",
         "ledger_fifo_outflows",
