@@ -167,6 +167,9 @@ def plan_payment(
                 memo=f"platform fee {platform_fee_bps} basis points",
             )
         )
+    if intent.status != IntentStatus.PAID:  # written now, before the ledger lock is taken
+        intent.status = IntentStatus.PAID.value
+        intent.paid_at = occurred_at
     return PlannedPayment(intent, charge, occurred_at, invoice_id, platform_fee, tuple(drafts))
 
 
@@ -205,9 +208,6 @@ def complete_payments(session: Session, plans: Sequence[PlannedPayment]) -> list
                 paid_at=plan.occurred_at,
             )
         )
-        if intent.status != IntentStatus.PAID:
-            intent.status = IntentStatus.PAID.value
-            intent.paid_at = plan.occurred_at
     session.add_all(donations)
     session.flush()
     return donations

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from giving.db import transaction
 from giving.payments import bookkeeping as books
@@ -68,9 +68,12 @@ RETRYABLE = frozenset(
 def _intent(session: Session, public_id: Any) -> DonationIntent | None:
     if not isinstance(public_id, str) or not public_id:
         return None
+    # The campaign comes joined, its organisers and their roles not at all: recording a
+    # payment needs only the campaign's public id.
     return session.scalar(
         sa.select(DonationIntent)
         .where(DonationIntent.public_id == public_id)
+        .options(joinedload(DonationIntent.campaign).lazyload("*"))
         .with_for_update(of=DonationIntent)
     )
 
@@ -355,10 +358,10 @@ def apply_events(
     """Apply ``works`` in one transaction and commit; return the outcome of each one applied.
 
     Each event's state row is locked and its handler run first: intents read, totals
-    checked, charges locked, entries drafted, all without the ledger lock. Then every
-    planned payment is sealed in one ``seal`` call (the ledger lock, taken last), the
-    donations are written beside their entries, parked events found in one query, and
-    the states set. One commit covers the lot, so a crash anywhere leaves every event of
+    checked, charges locked, entries drafted, parked events found in one query, states and
+    intents written, all without the ledger lock. Then every planned payment is sealed in
+    one ``seal`` call (the ledger lock, taken last) and the donations written beside their
+    entries. One commit covers the lot, so a crash anywhere leaves every event of
     the batch as it was (stored, unhandled) for a redelivery or retry to run again.
     Events already settled (a duplicate delivery) get no outcome. Any error rolls the
     whole batch back and raises.
@@ -368,26 +371,28 @@ def apply_events(
     with transaction(session):
         planned: dict[str, books.PlannedPayment] = {}
         for work in sorted(works, key=_lock_order):
-            if work.event_pk in states or work.event_pk in outcomes:
+            if work.event_pk in states:
                 continue  # the same event twice in one batch
             state = lock_state(session, work.event_pk)
             if state.status not in RETRYABLE:
                 continue
-            state.attempts += 1
             _, apply = HANDLERS[work.event["type"]]
             ctx = ApplyContext(session, work.event_pk, work.event, platform_fee_bps, planned)
             outcomes[work.event_pk] = apply(ctx, work.gathered)
             states[work.event_pk] = state
-        donations = books.complete_payments(session, list(planned.values()))
-        seqs = {donation.charge_id: donation.ledger_seq for donation in donations}
-        parked = parked_waiting_for_any(session, [f"charge:{charge}" for charge in seqs])
+        # Still before the ledger lock: the charges are locked, so an event parking itself
+        # for one of them has committed already or will find its donation.
+        parked = parked_waiting_for_any(session, [f"charge:{charge}" for charge in planned])
         for pk, outcome in outcomes.items():
             if outcome.planned_charge is not None:
-                outcome.note = f"donation seq {seqs[outcome.planned_charge]}"
+                outcome.note = f"donation of charge {outcome.planned_charge} recorded"
                 outcome.follow_ups = parked.get(f"charge:{outcome.planned_charge}", [])
+            states[pk].attempts += 1
             set_state(
                 states[pk], outcome.status, note=outcome.note, waiting_for=outcome.waiting_for
             )
+        session.flush()
+        books.complete_payments(session, list(planned.values()))
     return outcomes
 
 
