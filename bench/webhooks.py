@@ -1,18 +1,20 @@
-"""Webhook benchmark: signed checkout.session.completed events per second through HTTP (issue 4).
+"""Webhook benchmark: distinct paid-checkout events per second beside a minimal endpoint.
 
-    .venv/bin/python bench/webhooks.py                         # 2000 events, 16 senders
-    .venv/bin/python bench/webhooks.py --events 5000 --workers 4 --threads 4
+    python bench/webhooks.py                                   # 3 rounds × 500 events
+    python bench/webhooks.py --events 1000 --rounds 3 --workers 4 --threads 4
 
-In a scratch PostgreSQL database it creates one live campaign and --events donation intents,
-each paid on the sandbox provider, which yields real Stripe-shaped checkout.session.completed
-events (and the sandbox charges and balance transactions the handler reads the fee from).
-Then it starts gunicorn (gthread, --workers × --threads) on the real app and
---senders threads POST the events, each signed just before sending, over keep-alive
-connections. Every event is handled inline in its request: stored once, charge and fee looked
-up, donation + processor fee entries appended to the ledger, committed. It reports events/s
-and latency percentiles, then the same for a second delivery of every event (duplicates,
-recognised and answered without recording), then the ledger's raw ``append_entry`` rate in the
-same database (1 and 16 writer threads, one commit per entry), and checks the books.
+In a scratch PostgreSQL database it creates one live campaign and rounds × --events
+donation intents, each paid on the sandbox provider, which yields real Stripe-shaped
+checkout.session.completed events (and the sandbox charges and balance transactions the
+handler reads the fee from). It starts two gunicorns under the same configuration
+(gthread, --workers × --threads): the real app, with a platform fee, and
+bench/minimal_webhook.py, which checks the same signature and inserts one row into a table
+of the same database. Each round POSTs its own fresh events, signed just before sending,
+from --senders keep-alive connections, first to the minimal endpoint, then to Giving, so
+the two are measured interleaved under the same load; each line shows events/s, the
+ratio, p50/p99 and the load average. Then every event is delivered again (duplicates), and
+the books are checked: one donation, one donation entry, one processor fee and one platform
+fee per event sent, ``verify_ledger`` passes, and entries per seal() call (one per batch).
 """
 
 from __future__ import annotations
@@ -31,9 +33,11 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(1, str(Path(__file__).resolve().parent))
 
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
@@ -46,6 +50,7 @@ from giving.db import make_engine, make_session_factory, transaction
 from giving.ledger.models import LedgerEntry
 from giving.ledger.rules import fund_account
 from giving.ledger.services import Posting, append_entry
+from giving.ledger.verify import verify_ledger
 from giving.migrate import upgrade
 from giving.money import Money
 from giving.payments import sandbox, sandbox_flows, services
@@ -129,21 +134,32 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+PLATFORM_FEE_BPS = 150
+
+
 def start_gunicorn(
-    database_url: str, workers: int, threads: int
+    database_url: str, workers: int, threads: int, *, app: str = "giving:create_app()"
 ) -> tuple[subprocess.Popen[bytes], int]:
     port = free_port()
     env = dict(os.environ)
     env.update(
         DATABASE_URL=database_url,
+        MINIMAL_DATABASE_URL=database_url,
         GIVING_INSTANCE=tempfile.mkdtemp(prefix="giving-bench-"),
+        GIVING_PLATFORM_FEE_BPS=str(PLATFORM_FEE_BPS),
         STRIPE_WEBHOOK_SECRET=DEV_WEBHOOK_SECRET,
     )
     for name in ("STRIPE_SECRET_KEY", "REDIS_URL"):  # sandbox provider, inline handling
         env.pop(name, None)
     process = subprocess.Popen(
         [
-            str(ROOT / ".venv" / "bin" / "gunicorn"),
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--chdir",
+            str(ROOT),
+            "--pythonpath",
+            f"{ROOT},{ROOT / 'bench'}",
             "--workers",
             str(workers),
             "--worker-class",
@@ -156,7 +172,7 @@ def start_gunicorn(
             "30",
             "--log-level",
             "warning",
-            "giving:create_app()",
+            app,
         ],
         cwd=ROOT,
         env=env,
@@ -217,16 +233,33 @@ def send_all(
     return time.perf_counter() - started, latencies, statuses
 
 
-def describe(
-    label: str, count: int, seconds: float, latencies: list[float], statuses: dict[int, int]
-) -> None:
+@dataclass(frozen=True)
+class Run:
+    rate: float
+    p50: float
+    p99: float
+    statuses: dict[int, int]
+
+
+def measure(count: int, seconds: float, latencies: list[float], statuses: dict[int, int]) -> Run:
     ordered = sorted(latencies)
-    p50 = ordered[len(ordered) // 2] * 1000
-    p95 = ordered[int(len(ordered) * 0.95)] * 1000
-    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000
-    print(
-        f"{label:<34} {count / seconds:8.1f} events/s   p50 {p50:6.1f} ms   p95 {p95:6.1f} ms   "
-        f"p99 {p99:6.1f} ms   mean {statistics.mean(ordered) * 1000:6.1f} ms   statuses {statuses}"
+    return Run(
+        count / seconds,
+        ordered[len(ordered) // 2] * 1000,
+        ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000,
+        statuses,
+    )
+
+
+def load() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"load {one:.2f} {five:.2f} {fifteen:.2f}"
+
+
+def describe(label: str, run: Run) -> str:
+    return (
+        f"{label:<22} {run.rate:7.1f} events/s  p50 {run.p50:6.1f} ms  p99 {run.p99:6.1f} ms"
+        f"  {run.statuses}"
     )
 
 
@@ -270,55 +303,100 @@ def raw_append_rate(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--postgres-url", default=os.environ.get("TEST_DATABASE_URL", DEFAULT_PG))
-    parser.add_argument("--events", type=int, default=2000)
+    parser.add_argument("--events", type=int, default=500, help="distinct events per round")
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--senders", type=int, default=16)
     parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
     parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
-    parser.add_argument("--append-seconds", type=float, default=5.0)
+    parser.add_argument("--append-seconds", type=float, default=0.0, help="0: skip")
     args = parser.parse_args()
 
     database_url, drop = scratch_database(args.postgres_url)
     engine = make_engine(database_url, pool_size=args.senders + 2)
     factory = make_session_factory(engine)
-    process = None
+    processes: list[subprocess.Popen[bytes]] = []
     try:
         upgrade(database_url)
-        print(f"seeding {args.events} sandbox-paid gifts…", flush=True)
-        campaign, bodies = seed(factory, args.events)
-        process, port = start_gunicorn(database_url, args.workers, args.threads)
-        print(
-            f"gunicorn gthread {args.workers} workers × {args.threads} threads, "
-            f"{args.senders} senders, PostgreSQL, {os.cpu_count()} CPUs"
+        with engine.begin() as conn:
+            conn.exec_driver_sql(minimal_webhook_table())
+        warm = args.senders * 4  # each worker's first requests import and compile; not timed
+        total = args.events * args.rounds
+        print(f"seeding {warm} + {total} sandbox-paid gifts…", flush=True)
+        campaign, everything = seed(factory, warm + total)
+        warmup, bodies = everything[:warm], everything[warm:]
+        giving, giving_port = start_gunicorn(database_url, args.workers, args.threads)
+        processes.append(giving)
+        minimal, minimal_port = start_gunicorn(
+            database_url, args.workers, args.threads, app="minimal_webhook:app"
         )
-        seconds, latencies, statuses = send_all(port, bodies, args.senders)
-        describe("checkout.session.completed (new)", len(bodies), seconds, latencies, statuses)
-        seconds, latencies, statuses = send_all(port, bodies, args.senders)
-        describe("same events again (duplicates)", len(bodies), seconds, latencies, statuses)
-        process.terminate()
-        process.wait(timeout=30)
-        process = None
-
-        with factory() as session:
-            donations = session.scalar(sa.select(sa.func.count()).select_from(Donation))
-            kinds = dict(
-                session.execute(
-                    sa.select(LedgerEntry.kind, sa.func.count()).group_by(LedgerEntry.kind)
-                ).all()
-            )
-        assert donations == len(bodies), f"{donations} donations for {len(bodies)} events"
-        assert kinds == {"donation": len(bodies), "processor_fee": len(bodies)}, kinds
-        print(f"books: {donations} donations, ledger {kinds} — each event recorded exactly once")
-
-        for writers in (1, 16):
-            rate = raw_append_rate(factory, campaign, writers, args.append_seconds)
+        processes.append(minimal)
+        print(
+            f"gunicorn gthread {args.workers} workers × {args.threads} threads (both apps), "
+            f"{args.senders} senders, PostgreSQL, {os.cpu_count()} CPUs, "
+            f"platform fee {PLATFORM_FEE_BPS} bps"
+        )
+        send_all(minimal_port, warmup, args.senders)
+        send_all(giving_port, warmup, args.senders)
+        ratios: list[float] = []
+        for n in range(args.rounds):
+            chunk = bodies[n * args.events : (n + 1) * args.events]
+            before = load()
+            base = measure(len(chunk), *send_all(minimal_port, chunk, args.senders))
+            ours = measure(len(chunk), *send_all(giving_port, chunk, args.senders))
+            ratios.append(ours.rate / base.rate)
+            print(f"round {n + 1}: {describe('minimal HMAC+INSERT', base)}")
             print(
-                f"{'ledger append_entry, ' + str(writers) + ' writer(s)':<34} {rate:8.1f} entries/s"
+                f"         {describe('Giving webhook', ours)}  ratio {ours.rate / base.rate:.2f}×"
+                f"  ({before} → {load()})",
+                flush=True,
             )
+        print(
+            f"ratio Giving / minimal: median {statistics.median(ratios):.2f}×, "
+            f"rounds {', '.join(f'{r:.2f}' for r in ratios)}"
+        )
+        dup = measure(len(bodies), *send_all(giving_port, bodies, args.senders))
+        print(describe("duplicates (all again)", dup))
+        for process in processes:
+            process.terminate()
+            process.wait(timeout=30)
+        processes.clear()
+        check_books(factory, len(everything))
+        for writers in (1, 16) if args.append_seconds > 0 else ():
+            rate = raw_append_rate(factory, campaign, writers, args.append_seconds)
+            print(f"ledger append_entry, {writers} writer(s): {rate:8.1f} entries/s")
     finally:
-        if process is not None:
+        for process in processes:
             process.kill()
         engine.dispose()
         drop()
+
+
+def minimal_webhook_table() -> str:
+    """The one table bench/minimal_webhook.py inserts into."""
+    return (
+        "CREATE TABLE bench_minimal_events (id BIGSERIAL PRIMARY KEY, "
+        "event_id TEXT NOT NULL UNIQUE, payload TEXT NOT NULL)"
+    )
+
+
+def check_books(factory: sessionmaker[Session], sent: int) -> None:
+    """No lost or doubled gift: one donation and three entries per event, ledger verified."""
+    with factory() as session:
+        donations = session.scalar(sa.select(sa.func.count()).select_from(Donation))
+        kinds = dict(
+            session.execute(
+                sa.select(LedgerEntry.kind, sa.func.count()).group_by(LedgerEntry.kind)
+            ).all()
+        )
+        seals = session.scalar(sa.select(sa.func.count(sa.distinct(LedgerEntry.sealed_at))))
+        report = verify_ledger(session, None)
+    assert donations == sent, f"{donations} donations for {sent} events"
+    expected = {"donation": sent, "processor_fee": sent, "platform_fee": sent}
+    assert kinds == expected, kinds
+    print(
+        f"books: {donations} donations, ledger {kinds}, verify_ledger ok ({report.entries} "
+        f"entries); {sent * 3 / max(seals or 1, 1):.1f} entries per seal() — each event once"
+    )
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -30,8 +31,11 @@ from giving.ledger.rules import (
     PROCESSOR_FEE,
     REFUND,
     REVERSAL,
+    EntryDraft,
+    draft_entry,
     fund_account,
 )
+from giving.ledger.sealing import seal
 from giving.ledger.services import append_entry
 from giving.payments.gateway import ChargeFacts
 from giving.payments.models import Donation, DonationIntent, IntentStatus
@@ -75,7 +79,23 @@ class RecordedPayment:
     created: bool
 
 
-def record_payment(
+@dataclass(frozen=True)
+class PlannedPayment:
+    """A payment checked and drafted, its charge locked, waiting to be sealed with others.
+
+    Everything here was done without the ledger lock; ``complete_payments`` takes it only to
+    seal the drafts, so a batch of payments shares one lock and one commit (DESIGN §3).
+    """
+
+    intent: DonationIntent
+    charge: ChargeFacts
+    occurred_at: dt.datetime
+    invoice_id: str | None
+    platform_fee: int
+    drafts: tuple[EntryDraft, ...]  # the donation first, then its fees
+
+
+def plan_payment(
     session: Session,
     *,
     intent: DonationIntent,
@@ -83,12 +103,15 @@ def record_payment(
     occurred_at: dt.datetime,
     platform_fee_bps: int,
     invoice_id: str | None = None,
-) -> RecordedPayment:
-    """The donation, its processor fee and the platform fee, as three entries (once)."""
+) -> Donation | PlannedPayment:
+    """Lock the charge and draft its entries, or return the donation already recorded.
+
+    Raises PaymentMismatch when the charge does not fit the gift.
+    """
     lock_charge(session, charge.charge_id)
     existing = donation_for_charge(session, charge.charge_id)
     if existing is not None:
-        return RecordedPayment(existing, created=False)
+        return existing
     if charge.currency != intent.currency:
         raise PaymentMismatch(
             "currency_mismatch",
@@ -104,61 +127,113 @@ def record_payment(
     fund = fund_account(campaign)
     processor = processor_account(intent.provider)
     amount, currency = charge.amount_minor, charge.currency
-    entry = append_entry(
-        session,
-        campaign=campaign,
-        kind=DONATION,
-        postings=[Posting(processor, amount, currency), Posting(fund, -amount, currency)],
-        occurred_at=occurred_at,
-        ref=f"{charge.charge_id}:{DONATION}",
-        memo="monthly gift" if intent.is_monthly else "",
-        donor_commitment=intent.donor_commitment,
-    )
-    if charge.fee_minor > 0:
-        append_entry(
-            session,
+    drafts = [
+        draft_entry(
             campaign=campaign,
-            kind=PROCESSOR_FEE,
-            postings=[
-                Posting(fund, charge.fee_minor, currency),
-                Posting(processor, -charge.fee_minor, currency),
-            ],
+            kind=DONATION,
+            postings=[Posting(processor, amount, currency), Posting(fund, -amount, currency)],
             occurred_at=occurred_at,
-            ref=f"{charge.charge_id}:{PROCESSOR_FEE}",
-            memo=charge.fee_note,
+            ref=f"{charge.charge_id}:{DONATION}",
+            memo="monthly gift" if intent.is_monthly else "",
+            donor_commitment=intent.donor_commitment,
+        )
+    ]
+    if charge.fee_minor > 0:
+        drafts.append(
+            draft_entry(
+                campaign=campaign,
+                kind=PROCESSOR_FEE,
+                postings=[
+                    Posting(fund, charge.fee_minor, currency),
+                    Posting(processor, -charge.fee_minor, currency),
+                ],
+                occurred_at=occurred_at,
+                ref=f"{charge.charge_id}:{PROCESSOR_FEE}",
+                memo=charge.fee_note,
+            )
         )
     platform_fee = platform_fee_minor(amount, platform_fee_bps)
     if platform_fee > 0:
-        append_entry(
-            session,
-            campaign=campaign,
-            kind=PLATFORM_FEE,
-            postings=[
-                Posting(fund, platform_fee, currency),
-                Posting(PLATFORM_FEES_ACCOUNT, -platform_fee, currency),
-            ],
-            occurred_at=occurred_at,
-            ref=f"{charge.charge_id}:{PLATFORM_FEE}",
-            memo=f"platform fee {platform_fee_bps} basis points",
+        drafts.append(
+            draft_entry(
+                campaign=campaign,
+                kind=PLATFORM_FEE,
+                postings=[
+                    Posting(fund, platform_fee, currency),
+                    Posting(PLATFORM_FEES_ACCOUNT, -platform_fee, currency),
+                ],
+                occurred_at=occurred_at,
+                ref=f"{charge.charge_id}:{PLATFORM_FEE}",
+                memo=f"platform fee {platform_fee_bps} basis points",
+            )
         )
-    donation = Donation(
-        intent_id=intent.id,
-        campaign_id=intent.campaign_id,
-        provider=intent.provider,
-        charge_id=charge.charge_id,
-        invoice_id=invoice_id,
-        amount_minor=amount,
-        currency=currency,
-        fee_minor=max(charge.fee_minor, 0),
-        platform_fee_minor=platform_fee,
-        ledger_seq=entry.seq,
-        paid_at=occurred_at,
-    )
-    session.add(donation)
-    if intent.status != IntentStatus.PAID:
+    if intent.status != IntentStatus.PAID:  # written now, before the ledger lock is taken
         intent.status = IntentStatus.PAID.value
         intent.paid_at = occurred_at
+    return PlannedPayment(intent, charge, occurred_at, invoice_id, platform_fee, tuple(drafts))
+
+
+def complete_payments(session: Session, plans: Sequence[PlannedPayment]) -> list[Donation]:
+    """Seal every plan's entries in one ``seal`` call, then write the donations (flushed).
+
+    The ledger lock is taken here, last, and held to the caller's commit, which writes the
+    entries and the donations together: a donation never exists without its entries, nor
+    entries without their donation. A refused draft raises and the caller rolls back.
+    """
+    if not plans:
+        return []
+    results = seal(session, [draft for plan in plans for draft in plan.drafts])
+    donations: list[Donation] = []
+    position = 0
+    for plan in plans:
+        first = results[position]
+        for result in results[position : position + len(plan.drafts)]:
+            if result.error is not None:
+                raise result.error
+        position += len(plan.drafts)
+        assert first.seq is not None
+        intent, charge = plan.intent, plan.charge
+        donations.append(
+            Donation(
+                intent_id=intent.id,
+                campaign_id=intent.campaign_id,
+                provider=intent.provider,
+                charge_id=charge.charge_id,
+                invoice_id=plan.invoice_id,
+                amount_minor=charge.amount_minor,
+                currency=charge.currency,
+                fee_minor=max(charge.fee_minor, 0),
+                platform_fee_minor=plan.platform_fee,
+                ledger_seq=first.seq,
+                paid_at=plan.occurred_at,
+            )
+        )
+    session.add_all(donations)
     session.flush()
+    return donations
+
+
+def record_payment(
+    session: Session,
+    *,
+    intent: DonationIntent,
+    charge: ChargeFacts,
+    occurred_at: dt.datetime,
+    platform_fee_bps: int,
+    invoice_id: str | None = None,
+) -> RecordedPayment:
+    """The donation, its processor fee and the platform fee, as up to three entries (once)."""
+    planned = plan_payment(
+        session,
+        intent=intent,
+        charge=charge,
+        occurred_at=occurred_at,
+        platform_fee_bps=platform_fee_bps,
+        invoice_id=invoice_id,
+    )
+    if isinstance(planned, Donation):
+        return RecordedPayment(planned, created=False)
+    (donation,) = complete_payments(session, [planned])
     return RecordedPayment(donation, created=True)
 
 

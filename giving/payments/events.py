@@ -2,19 +2,20 @@
 
 Stripe retries for days and may deliver an event several times, even at the same moment.
 The raw event is inserted once under the UNIQUE event id; a concurrent duplicate waits for
-the first insert, sees the unique violation, and reads the stored row instead. Handling is
-asked for again only while the event is not yet settled (new or failed), so a redelivery
-is also how a failed event gets retried.
+the first insert, inserts nothing (ON CONFLICT DO NOTHING), and reads the stored row
+instead. Handling is asked for again only while the event is not yet settled (new or
+failed), so a redelivery is also how a failed event gets retried.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from giving.db import transaction, utcnow
@@ -32,31 +33,45 @@ class StoredEvent:
 
 
 def store_event(session: Session, event: dict[str, Any], payload: bytes) -> StoredEvent:
-    """Insert the raw event unless its id is known; say whether it still needs handling."""
+    """Insert the raw event unless its id is known; say whether it still needs handling.
+
+    A redelivery is recognised by one indexed read (trying the INSERT first made it a
+    writing transaction, twice as slow). A concurrent duplicate that passed that read
+    meets ``INSERT ... ON CONFLICT DO NOTHING``: it waits for the first insert's commit,
+    inserts nothing and reads the stored row, with no savepoint to set up for it.
+    """
     event_id = str(event["id"])
-    existing = _find(session, event_id)
-    if existing is not None:
-        return _duplicate(session, existing)
-    row = StripeEvent(
+    found = _find(session, event_id)
+    if found is not None:
+        return _duplicate(session, found)
+    insert = _insert_ignoring_duplicates(session).values(
         event_id=event_id,
         type=str(event["type"])[:100],
         livemode=bool(event.get("livemode", False)),
         payload=payload.decode("utf-8"),
+        received_at=utcnow(),
     )
-    try:
-        with session.begin_nested():
-            session.add(row)
-            session.flush()
-            session.add(StripeEventState(event_pk=row.id, status=EventStatus.RECEIVED.value))
-            session.flush()
-    except IntegrityError:
-        # Another delivery of the same event committed first (we waited on its row lock);
-        # rolling back the savepoint has already discarded our copy.
+    event_pk = session.scalar(insert.returning(_EVENTS.c.id))
+    if event_pk is None:
         existing = _find(session, event_id)
-        if existing is None:  # pragma: no cover - the unique violation names this row
-            raise
+        if existing is None:  # pragma: no cover - the conflict names this row
+            raise LookupError(f"event {event_id} conflicted but is not stored")
         return _duplicate(session, existing)
-    return StoredEvent(event_pk=row.id, duplicate=False, needs_handling=True)
+    session.execute(
+        sa.insert(_STATES),
+        {"event_pk": event_pk, "status": EventStatus.RECEIVED.value, "attempts": 0},
+    )
+    return StoredEvent(event_pk=int(event_pk), duplicate=False, needs_handling=True)
+
+
+_EVENTS = cast(sa.Table, StripeEvent.__table__)
+_STATES = cast(sa.Table, StripeEventState.__table__)
+
+
+def _insert_ignoring_duplicates(session: Session) -> Any:
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(_EVENTS).on_conflict_do_nothing(index_elements=["event_id"])
+    return sqlite.insert(_EVENTS).on_conflict_do_nothing(index_elements=["event_id"])
 
 
 def _find(session: Session, event_id: str) -> StripeEvent | None:
@@ -117,10 +132,30 @@ def parked_waiting_for(session: Session, key: str) -> list[int]:
     return list(session.scalars(stmt))
 
 
+def parked_waiting_for_any(session: Session, keys: Sequence[str]) -> dict[str, list[int]]:
+    """``parked_waiting_for`` for many keys in one query (a batch's charges)."""
+    if not keys:
+        return {}
+    rows = session.execute(
+        sa.select(StripeEventState.waiting_for, StripeEventState.event_pk)
+        .where(
+            StripeEventState.status == EventStatus.PARKED.value,
+            StripeEventState.waiting_for.in_(keys),
+        )
+        .order_by(StripeEventState.event_pk)
+    )
+    found: dict[str, list[int]] = {}
+    for key, pk in rows:
+        found.setdefault(str(key), []).append(int(pk))
+    return found
+
+
 class EventRunner(Protocol):
     """Runs the handling of a stored event: inline, or as a job on a queue (jobs.py)."""
 
-    def submit(self, session: Session, event_pk: int) -> None: ...
+    def submit(
+        self, session: Session, event_pk: int, event: dict[str, Any] | None = None
+    ) -> None: ...
 
 
 def accept_webhook(
@@ -136,5 +171,6 @@ def accept_webhook(
     with transaction(session):
         stored = store_event(session, event, payload)
     if stored.needs_handling:
-        runner.submit(session, stored.event_pk)
+        # The parsed event travels on, so handling need not read it back.
+        runner.submit(session, stored.event_pk, event if not stored.duplicate else None)
     return stored

@@ -14,15 +14,22 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from giving.db import transaction
 from giving.payments import bookkeeping as books
 from giving.payments import reversals
-from giving.payments.events import lock_state, parked_waiting_for, set_state
+from giving.payments.events import (
+    lock_state,
+    parked_waiting_for,
+    parked_waiting_for_any,
+    set_state,
+)
 from giving.payments.gateway import (
     GatewayError,
     PaymentGateway,
@@ -42,11 +49,13 @@ from giving.payments.handling import (
     object_id,
 )
 from giving.payments.models import (
+    Donation,
     DonationIntent,
     EventStatus,
     FlagKind,
     IntentStatus,
     StripeEvent,
+    StripeEventState,
 )
 
 log = logging.getLogger(__name__)
@@ -59,9 +68,12 @@ RETRYABLE = frozenset(
 def _intent(session: Session, public_id: Any) -> DonationIntent | None:
     if not isinstance(public_id, str) or not public_id:
         return None
+    # The campaign comes joined, its organisers and their roles not at all: recording a
+    # payment needs only the campaign's public id.
     return session.scalar(
         sa.select(DonationIntent)
         .where(DonationIntent.public_id == public_id)
+        .options(joinedload(DonationIntent.campaign).lazyload("*"))
         .with_for_update(of=DonationIntent)
     )
 
@@ -92,11 +104,14 @@ def _record(
     *,
     invoice_id: str | None = None,
 ) -> Outcome:
+    """Plan the charge's entries; ``apply_events`` seals them with the transaction's others."""
     facts = charge_facts(charge)
     if not facts.paid:
         raise GatewayError(f"charge {facts.charge_id} has not succeeded yet")
+    if facts.charge_id in ctx.planned:  # another event of this batch pays the same charge
+        return Outcome(EventStatus.HANDLED, note="donation (already, same batch)")
     try:
-        recorded = books.record_payment(
+        planned = books.plan_payment(
             ctx.session,
             intent=intent,
             charge=facts,
@@ -106,11 +121,14 @@ def _record(
         )
     except books.PaymentMismatch as exc:
         return ctx.flag(exc.kind, exc.summary, intent=intent)
-    follow_ups = parked_waiting_for(ctx.session, f"charge:{facts.charge_id}")
-    note = f"donation seq {recorded.donation.ledger_seq}" + (
-        "" if recorded.created else " (already)"
-    )
-    return Outcome(EventStatus.HANDLED, note=note, follow_ups=follow_ups)
+    if isinstance(planned, Donation):
+        return Outcome(
+            EventStatus.HANDLED,
+            note=f"donation seq {planned.ledger_seq} (already)",
+            follow_ups=parked_waiting_for(ctx.session, f"charge:{facts.charge_id}"),
+        )
+    ctx.planned[facts.charge_id] = planned
+    return Outcome(EventStatus.HANDLED, planned_charge=facts.charge_id)
 
 
 # --- Checkout Sessions ---------------------------------------------------------------------
@@ -247,6 +265,25 @@ HANDLERS: dict[str, tuple[Gatherer, Applier]] = {
 }
 
 
+@dataclass(frozen=True)
+class EventWork:
+    """A stored event with what its handler gathered from the provider, ready to apply."""
+
+    event_pk: int
+    event: StripeDict
+    gathered: StripeDict
+
+
+def records_payment(event: StripeDict) -> bool:
+    """Whether the event's handler records a payment (what the batch sequencer batches)."""
+    return event.get("type") in PAYMENT_TYPES
+
+
+PAYMENT_TYPES = frozenset(
+    {"checkout.session.completed", "checkout.session.async_payment_succeeded", "invoice.paid"}
+)
+
+
 def handle_stored_event(
     session: Session, gateway: PaymentGateway, *, event_pk: int, platform_fee_bps: int
 ) -> list[int]:
@@ -264,29 +301,99 @@ def handle_stored_event(
         state = lock_state(session, event_pk)
         if state.status not in RETRYABLE:
             return []
-        handler = HANDLERS.get(event["type"])
-        if handler is None:
+        if event["type"] not in HANDLERS:
             set_state(state, EventStatus.IGNORED, note="event type not used by Giving")
             return []
-    gather, apply = handler
+    work = gather_event(session, gateway, event_pk, event)
+    if work is None:
+        return []
+    return apply_singly(session, work, platform_fee_bps=platform_fee_bps)
+
+
+def gather_event(
+    session: Session, gateway: PaymentGateway, event_pk: int, event: StripeDict
+) -> EventWork | None:
+    """Ask the provider what the event needs, with no transaction or lock held.
+
+    None for an event type Giving does not use (marked ignored). A provider error marks
+    the event failed and re-raises.
+    """
+    handler = HANDLERS.get(event["type"])
+    if handler is None:
+        with transaction(session):
+            state = lock_state(session, event_pk)
+            if state.status in RETRYABLE:
+                set_state(state, EventStatus.IGNORED, note="event type not used by Giving")
+        return None
     try:
-        gathered = gather(gateway, event)
+        gathered = handler[0](gateway, event)
     except (GatewayError, KeyError, TypeError, ValueError) as exc:
         _mark_failed(session, event_pk, exc)
         raise
+    # The sandbox provider reads through this session; end that read before applying.
+    session.commit()
+    return EventWork(event_pk, event, gathered)
+
+
+def apply_singly(session: Session, work: EventWork, *, platform_fee_bps: int) -> list[int]:
+    """Apply one event in its own transaction; a failure marks it failed and re-raises."""
     try:
-        with transaction(session):
-            state = lock_state(session, event_pk)
-            if state.status not in RETRYABLE:
-                return []
-            state.attempts += 1
-            ctx = ApplyContext(session, event_pk, event, platform_fee_bps)
-            outcome = apply(ctx, gathered)
-            set_state(state, outcome.status, note=outcome.note, waiting_for=outcome.waiting_for)
+        outcomes = apply_events(session, [work], platform_fee_bps=platform_fee_bps)
     except Exception as exc:
-        _mark_failed(session, event_pk, exc)
+        _mark_failed(session, work.event_pk, exc)
         raise
-    return [pk for pk in outcome.follow_ups if pk != event_pk]
+    outcome = outcomes.get(work.event_pk)
+    return [] if outcome is None else [pk for pk in outcome.follow_ups if pk != work.event_pk]
+
+
+def _lock_order(work: EventWork) -> tuple[str, int]:
+    """Batches lock charges and event states in one global order, so two never deadlock."""
+    charge = work.gathered.get("charge")
+    return (str(charge.get("id") or "") if isinstance(charge, dict) else "", work.event_pk)
+
+
+def apply_events(
+    session: Session, works: Sequence[EventWork], *, platform_fee_bps: int
+) -> dict[int, Outcome]:
+    """Apply ``works`` in one transaction and commit; return the outcome of each one applied.
+
+    Each event's state row is locked and its handler run first: intents read, totals
+    checked, charges locked, entries drafted, parked events found in one query, states and
+    intents written, all without the ledger lock. Then every planned payment is sealed in
+    one ``seal`` call (the ledger lock, taken last) and the donations written beside their
+    entries. One commit covers the lot, so a crash anywhere leaves every event of
+    the batch as it was (stored, unhandled) for a redelivery or retry to run again.
+    Events already settled (a duplicate delivery) get no outcome. Any error rolls the
+    whole batch back and raises.
+    """
+    outcomes: dict[int, Outcome] = {}
+    states: dict[int, StripeEventState] = {}
+    with transaction(session):
+        planned: dict[str, books.PlannedPayment] = {}
+        for work in sorted(works, key=_lock_order):
+            if work.event_pk in states:
+                continue  # the same event twice in one batch
+            state = lock_state(session, work.event_pk)
+            if state.status not in RETRYABLE:
+                continue
+            _, apply = HANDLERS[work.event["type"]]
+            ctx = ApplyContext(session, work.event_pk, work.event, platform_fee_bps, planned)
+            outcomes[work.event_pk] = apply(ctx, work.gathered)
+            states[work.event_pk] = state
+        # Still before the ledger lock: the charges are locked, so an event parking itself
+        # for one of them has committed already or will find its donation.
+        parked = parked_waiting_for_any(session, [f"charge:{charge}" for charge in planned])
+        for pk, outcome in outcomes.items():
+            if outcome.planned_charge is not None:
+                outcome.note = f"donation of charge {outcome.planned_charge} recorded"
+                outcome.follow_ups = parked.get(f"charge:{outcome.planned_charge}", [])
+            states[pk].attempts += 1
+            set_state(
+                states[pk], outcome.status, note=outcome.note, waiting_for=outcome.waiting_for
+            )
+        session.flush()
+        books.complete_payments(session, list(planned.values()))
+    return outcomes
 
 
 def _mark_failed(session: Session, event_pk: int, exc: BaseException) -> None:

@@ -2,7 +2,8 @@
 
 Handlers (handlers.py for payments, reversals.py for refunds and disputes) each get an
 ``ApplyContext`` inside the transaction that holds the event's lock and return an
-``Outcome``; the job runner stores the outcome on the event's state row.
+``Outcome``; the job runner stores the outcome on the event's state row. A payment is only
+*planned* by its handler; the transaction seals all planned payments at its end.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from giving.db import utcnow
+from giving.payments.bookkeeping import PlannedPayment
 from giving.payments.gateway import PaymentGateway, StripeDict
 from giving.payments.models import DonationIntent, EventStatus, FlagKind, PaymentFlag
 
@@ -30,6 +32,8 @@ class Outcome:
     note: str | None = None
     waiting_for: str | None = None
     follow_ups: list[int] = field(default_factory=list)
+    # The charge whose payment this event planned; set when its entries await sealing.
+    planned_charge: str | None = None
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,9 @@ class ApplyContext:
     event_pk: int
     event: StripeDict
     platform_fee_bps: int
+    # Payments planned by the events of this transaction, by charge id: sealed together
+    # after every event is applied, so the ledger lock comes last (handlers.apply_events).
+    planned: dict[str, PlannedPayment] = field(default_factory=dict)
 
     @property
     def obj(self) -> StripeDict:

@@ -20,9 +20,15 @@ from sqlalchemy.orm import Session, sessionmaker
 from giving.config import load_settings
 from giving.db import make_engine, make_session_factory
 from giving.payments.config import PaymentsConfig, payments_config
-from giving.payments.gateway import PaymentGateway
-from giving.payments.handlers import handle_stored_event
+from giving.payments.gateway import PaymentGateway, StripeDict
+from giving.payments.handlers import (
+    apply_singly,
+    gather_event,
+    handle_stored_event,
+    records_payment,
+)
 from giving.payments.models import EventStatus, StripeEventState
+from giving.payments.sequencer import PaymentSequencer
 
 log = logging.getLogger(__name__)
 
@@ -42,12 +48,20 @@ def make_gateway(config: PaymentsConfig, session: Session) -> PaymentGateway:
 
 
 def run_event_and_follow_ups(
-    session: Session, gateway: PaymentGateway, event_pk: int, *, platform_fee_bps: int
+    session: Session,
+    gateway: PaymentGateway,
+    event_pk: int,
+    *,
+    platform_fee_bps: int,
+    quiet: bool = False,
 ) -> None:
-    """Handle an event, then every parked event it unblocked; only the first may raise."""
+    """Handle an event, then every parked event it unblocked; only the first may raise.
+
+    ``quiet``: ``event_pk`` is itself a follow-up, so its failure is logged, not raised.
+    """
     queue = deque([event_pk])
     seen: set[int] = set()
-    first = True
+    first = not quiet
     while queue:
         pk = queue.popleft()
         if pk in seen:
@@ -69,16 +83,37 @@ def run_event_and_follow_ups(
 
 @dataclass
 class InlineRunner:
-    """Handles events in the caller's process and session, right after they are stored."""
+    """Handles events in the caller's process, right after they are stored.
+
+    With a ``sequencer`` (the app's, when its sessions have connections of their own) a
+    payment event whose body the caller passes is applied in a batch with the payments of
+    concurrent requests; everything else, and every follow-up, in the caller's session.
+    """
 
     config: PaymentsConfig
     gateway_factory: GatewayFactory | None = None
+    sequencer: PaymentSequencer | None = None
 
-    def submit(self, session: Session, event_pk: int) -> None:
+    def submit(self, session: Session, event_pk: int, event: StripeDict | None = None) -> None:
         factory = self.gateway_factory or functools.partial(make_gateway, self.config)
-        run_event_and_follow_ups(
-            session, factory(session), event_pk, platform_fee_bps=self.config.platform_fee_bps
-        )
+        gateway = factory(session)
+        if event is None:
+            run_event_and_follow_ups(
+                session, gateway, event_pk, platform_fee_bps=self.config.platform_fee_bps
+            )
+            return
+        # A new event: its body is at hand, so it is not read back from the database.
+        work = gather_event(session, gateway, event_pk, event)
+        if work is None:
+            return
+        if self.sequencer is not None and records_payment(event):
+            follow_ups = self.sequencer.apply(work)
+        else:
+            follow_ups = apply_singly(session, work, platform_fee_bps=self.config.platform_fee_bps)
+        for pk in follow_ups:
+            run_event_and_follow_ups(
+                session, gateway, pk, platform_fee_bps=self.config.platform_fee_bps, quiet=True
+            )
 
 
 @dataclass
@@ -87,8 +122,8 @@ class RQRunner:
 
     config: PaymentsConfig
 
-    def submit(self, session: Session, event_pk: int) -> None:
-        del session  # the worker opens its own
+    def submit(self, session: Session, event_pk: int, event: StripeDict | None = None) -> None:
+        del session, event  # the worker opens its own session and reads the stored event
         enqueue_event(self.config, event_pk)
 
 
@@ -107,11 +142,13 @@ def enqueue_event(config: PaymentsConfig, event_pk: int, *, queue_name: str | No
 
 
 def make_runner(
-    config: PaymentsConfig, gateway_factory: GatewayFactory | None = None
+    config: PaymentsConfig,
+    gateway_factory: GatewayFactory | None = None,
+    sequencer: PaymentSequencer | None = None,
 ) -> InlineRunner | RQRunner:
     if config.jobs == "rq":
         return RQRunner(config)
-    return InlineRunner(config, gateway_factory)
+    return InlineRunner(config, gateway_factory, sequencer)
 
 
 @dataclass(frozen=True)

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from flask import Flask, current_app
-from sqlalchemy.orm import Session
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
 
 from giving.payments.config import PaymentsConfig, payments_config
 from giving.payments.gateway import PaymentGateway
 from giving.payments.jobs import InlineRunner, RQRunner, make_gateway, make_runner
+from giving.payments.sequencer import PaymentSequencer
 
 EXTENSION_KEY = "giving.payments"
+SEQUENCER_KEY = "giving.payments.sequencer"
 
 
 def init_app(app: Flask) -> None:
@@ -30,5 +33,24 @@ def gateway(session: Session) -> PaymentGateway:
     return make_gateway(config(), session)
 
 
+def sequencer() -> PaymentSequencer | None:
+    """This process's payment sequencer, made on first use; None without an Engine.
+
+    Its leader applies other requests' events on a session of its own, which needs
+    connections of its own: tests that bind every session to one connection get None and
+    apply each event in its request's session, through the same ``apply_events``.
+    """
+    if SEQUENCER_KEY not in current_app.extensions:
+        factory: sessionmaker[Session] = current_app.extensions["giving.sessionmaker"]
+        current_app.extensions[SEQUENCER_KEY] = (
+            PaymentSequencer(factory, platform_fee_bps=config().platform_fee_bps)
+            if isinstance(factory.kw.get("bind"), Engine)
+            else None
+        )
+    found = current_app.extensions[SEQUENCER_KEY]
+    assert found is None or isinstance(found, PaymentSequencer)
+    return found
+
+
 def runner() -> InlineRunner | RQRunner:
-    return make_runner(config())
+    return make_runner(config(), sequencer=sequencer())
