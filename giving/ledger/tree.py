@@ -215,10 +215,10 @@ class StoredSubtrees(MutableMapping[tuple[int, int], bytes]):
             for end, height, value in rows:
                 self._memo[(int(end) - (1 << int(height)), int(end))] = bytes(value)
         if leaves:
-            rows = self._session.execute(
+            leaf_rows = self._session.execute(
                 sa.select(LedgerEntry.seq, LedgerEntry.leaf_hash).where(LedgerEntry.seq.in_(leaves))
             )
-            for seq, value in rows:
+            for seq, value in leaf_rows:
                 self._memo[(int(seq), int(seq) + 1)] = bytes(value)
 
     def __setitem__(self, key: tuple[int, int], value: bytes) -> None:
