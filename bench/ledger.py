@@ -2,6 +2,8 @@
 
     .venv/bin/python bench/ledger.py                       # SQLite and PostgreSQL, quick sizes
     .venv/bin/python bench/ledger.py --backends postgresql --sizes 100000,1000000
+    .venv/bin/python bench/ledger.py --backends postgresql --verify-only \
+        --keep giving_bench_verify --sizes 100000,1000000   # seeds once, reused next run
 
 For each backend it creates a scratch database, then measures for --seconds each, with 1 and
 16 writer threads (each its own connection, one commit per operation), in --rounds rounds
@@ -26,6 +28,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -76,6 +79,26 @@ def donation(n: int) -> dict[str, object]:
 
 
 @contextmanager
+def kept_database(backend: str, postgres_url: str, keep: str) -> Iterator[tuple[str, bool]]:
+    """(url, fresh) of a database that outlives the run, so a big ledger is seeded once.
+
+    ``keep`` names a PostgreSQL database, or for SQLite a file. Drop it by hand when done.
+    """
+    if backend == "sqlite":
+        path = Path(keep if keep.endswith(".db") else f"{keep}.db").resolve()
+        yield f"sqlite:///{path}", not path.exists()
+        return
+    server = make_url(postgres_url)
+    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        exists = conn.scalar(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": keep})
+        if not exists:
+            conn.exec_driver_sql(f'CREATE DATABASE "{keep}"')
+    admin.dispose()
+    yield server.set(database=keep).render_as_string(hide_password=False), not exists
+
+
+@contextmanager
 def scratch_database(backend: str, postgres_url: str) -> Iterator[str]:
     if backend == "sqlite":
         with tempfile.TemporaryDirectory(prefix="giving-bench-") as folder:
@@ -94,9 +117,11 @@ def scratch_database(backend: str, postgres_url: str) -> Iterator[str]:
         admin.dispose()
 
 
-def prepare(url: str) -> tuple[Engine, sessionmaker[Session]]:
+def prepare(url: str, fresh: bool = True) -> tuple[Engine, sessionmaker[Session]]:
     upgrade(url)
     engine = make_engine(url, pool_size=40, max_overflow=0)
+    if not fresh:
+        return engine, make_session_factory(engine)
     with engine.begin() as conn:
         user_id = conn.execute(
             sa.text(
@@ -255,11 +280,24 @@ def load_ledger(factory: sessionmaker[Session], size: int, *, batch: int = 5_000
     return time.perf_counter() - began
 
 
-def verify_time(factory: sessionmaker[Session], workers: int) -> tuple[float, int]:
+def verify_time(factory: sessionmaker[Session], workers: int) -> tuple[float, float, int]:
+    """(wall seconds, CPU seconds of this process and its workers, entries) of one verify."""
     began = time.perf_counter()
+    cpu_before = _cpu_seconds()
     with factory() as session:
         report = verify_ledger(session, None, workers=workers)
-    return time.perf_counter() - began, report.entries
+    return time.perf_counter() - began, _cpu_seconds() - cpu_before, report.entries
+
+
+def _cpu_seconds() -> float:
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def _peak_rss_mib() -> float:
+    """Peak resident memory of this process so far (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 # ------------------------------------------------------------------------------ main
@@ -290,43 +328,66 @@ def measure(
 
 def bench_backend(backend: str, args: argparse.Namespace) -> None:
     print(f"\n=== {backend} ===")
-    writer_counts = [int(w) for w in args.writers.split(",")]
+    if args.keep:
+        with kept_database(backend, args.postgres_url, args.keep) as (url, fresh):
+            engine, factory = prepare(url, fresh)
+            if not args.verify_only:
+                bench_writes(url, engine, factory, args)
+            bench_verify(engine, factory, args)
+        return
     with scratch_database(backend, args.postgres_url) as url:
         engine, factory = prepare(url)
-        print(
-            f"{'writers':>7}  {'mode':<17} {'median/s':>9}  {'vs raw':>7}  "
-            f"rounds (ops/s; the machine is shared, so modes alternate within each round)"
-        )
-        for writers in writer_counts:
-            runs: dict[str, list[float]] = {mode: [] for mode in MODES}
-            notes: dict[str, str] = {}
-            for _ in range(args.rounds):
-                for mode in MODES:
-                    rate, notes[mode] = measure(mode, url, engine, factory, writers, args.seconds)
-                    runs[mode].append(rate)
-            raw = statistics.median(runs["raw insert"])
+        if not args.verify_only:
+            bench_writes(url, engine, factory, args)
+        bench_verify(engine, factory, args)
+
+
+def bench_writes(
+    url: str, engine: Engine, factory: sessionmaker[Session], args: argparse.Namespace
+) -> None:
+    """Append rates per mode and writer count."""
+    writer_counts = [int(w) for w in args.writers.split(",")]
+    print(
+        f"{'writers':>7}  {'mode':<17} {'median/s':>9}  {'vs raw':>7}  "
+        f"rounds (ops/s; the machine is shared, so modes alternate within each round)"
+    )
+    for writers in writer_counts:
+        runs: dict[str, list[float]] = {mode: [] for mode in MODES}
+        notes: dict[str, str] = {}
+        for _ in range(args.rounds):
             for mode in MODES:
-                median = statistics.median(runs[mode])
-                rounds = " ".join(f"{r:.0f}" for r in runs[mode])
+                rate, notes[mode] = measure(mode, url, engine, factory, writers, args.seconds)
+                runs[mode].append(rate)
+        raw = statistics.median(runs["raw insert"])
+        for mode in MODES:
+            median = statistics.median(runs[mode])
+            rounds = " ".join(f"{r:.0f}" for r in runs[mode])
+            print(
+                f"{writers:>7}  {mode:<17} {median:>9.0f}  {median / raw:>7.2f}  "
+                f"[{rounds}] {notes[mode]}"
+            )
+
+
+def bench_verify(engine: Engine, factory: sessionmaker[Session], args: argparse.Namespace) -> None:
+    """Load the ledger up to each size (kept between runs with --keep) and time verify."""
+    with factory() as session:
+        existing = int(session.scalar(sa.text("SELECT COUNT(*) FROM ledger_entries")) or 0)
+    print(f"  ledger now holds {existing:,} entries; verify:")
+    for size in sorted(int(s) for s in args.sizes.split(",")):
+        if size > existing:
+            loaded = load_ledger(factory, size)
+            print(f"    loading to {size:,} took {loaded:.1f} s")
+            existing = size
+        for workers in [int(w) for w in args.verify_workers.split(",")]:
+            for round_ in range(args.verify_rounds):
+                seconds, cpu, entries = verify_time(factory, workers)
                 print(
-                    f"{writers:>7}  {mode:<17} {median:>9.0f}  {median / raw:>7.2f}  "
-                    f"[{rounds}] {notes[mode]}"
+                    f"    verify {entries:,} entries, {workers} workers, round {round_ + 1}: "
+                    f"wall {seconds:.1f} s ({entries / seconds:,.0f}/s), "
+                    f"CPU {cpu:.1f} s, peak RSS {_peak_rss_mib():.0f} MiB, "
+                    f"load {os.getloadavg()[0]:.2f}"
                 )
-        with factory() as session:
-            existing = int(session.scalar(sa.text("SELECT COUNT(*) FROM ledger_entries")) or 0)
-        print(f"  ledger now holds {existing:,} entries; verify:")
-        for size in sorted(int(s) for s in args.sizes.split(",")):
-            if size > existing:
-                loaded = load_ledger(factory, size)
-                print(f"    loading to {size:,} took {loaded:.1f} s")
-                existing = size
-            for workers in (0, os.cpu_count() or 1):
-                seconds, entries = verify_time(factory, workers)
-                print(
-                    f"    verify {entries:,} entries, {workers} worker processes: "
-                    f"{seconds:.1f} s ({entries / seconds:,.0f}/s)"
-                )
-        engine.dispose()
+    engine.dispose()
 
 
 def main() -> None:
@@ -341,6 +402,12 @@ def main() -> None:
     parser.add_argument(
         "--sizes", default="20000", help="ledger sizes to verify, e.g. 100000,1000000"
     )
+    parser.add_argument("--verify-only", action="store_true", help="skip the append modes")
+    parser.add_argument(
+        "--keep", default="", help="reuse (or create and keep) this database: seeded once"
+    )
+    parser.add_argument("--verify-rounds", type=int, default=1)
+    parser.add_argument("--verify-workers", default=f"0,{os.cpu_count() or 1}")
     args = parser.parse_args()
     print(f"load average before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
     for backend in args.backends.split(","):

@@ -4,12 +4,13 @@ The pure RFC 9162 code is giving/ledger/merkle.py. This module stores and reads 
 subtree hashes in ``ledger_nodes`` (level 0 being the entries' own ``leaf_hash``), so that
 
 * sealing an entry reads the O(log n) frontier and writes on average one node;
-* a tree head or proof at any size reads O(log² n) stored hashes at worst, never the log.
+* a tree head or proof at any size reads O(log n) stored hashes in at most two indexed
+  queries, planned up front from (index, size) or (old, new) alone, never the log.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, MutableMapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -22,6 +23,7 @@ from giving.ledger.merkle import (
     LeafSourceError,
     ProofRequestError,
     TreeReader,
+    largest_power_of_two_below,
     node_hash,
 )
 from giving.ledger.models import LedgerEntry, LedgerNode
@@ -72,6 +74,58 @@ def perfect_pieces(size: int) -> Iterator[tuple[int, int]]:
         if size >> height & 1:
             start += 1 << height
             yield start, height
+
+
+def perfect_cover(start: int, end: int) -> list[tuple[int, int]]:
+    """The aligned perfect subtrees (start, end) that TreeReader combines into MTH(D[start:end]).
+
+    This mirrors ``TreeReader.subtree_root``'s RFC 9162 split, so every range it will ask the
+    cache for is in the list, left to right.
+    """
+    if end - start <= 0:
+        return []
+    width = end - start
+    if width & (width - 1) == 0 and start % width == 0:
+        return [(start, end)]
+    split = start + largest_power_of_two_below(width)
+    return perfect_cover(start, split) + perfect_cover(split, end)
+
+
+def inclusion_ranges(index: int, size: int) -> list[tuple[int, int]]:
+    """The subtree ranges PATH(index, D[size]) consists of (RFC 9162 §2.1.3.1), top first.
+
+    Pure in (index, size), so a store can fetch them all before the proof is assembled.
+    """
+    ranges: list[tuple[int, int]] = []
+    start, end = 0, size
+    while end - start > 1 and start <= index < end:
+        k = largest_power_of_two_below(end - start)
+        if index - start < k:
+            ranges.append((start + k, end))
+            end = start + k
+        else:
+            ranges.append((start, start + k))
+            start += k
+    return ranges
+
+
+def consistency_ranges(old_size: int, new_size: int) -> list[tuple[int, int]]:
+    """The subtree ranges PROOF(old_size, D[new_size]) consists of (RFC 9162 §2.1.4.1)."""
+    if not 0 < old_size < new_size:
+        return []
+    ranges: list[tuple[int, int]] = []
+    start, end, remaining, old_is_whole = 0, new_size, old_size, True
+    while remaining != end - start:
+        k = largest_power_of_two_below(end - start)
+        if remaining <= k:
+            ranges.append((start + k, end))
+            end = start + k
+        else:
+            ranges.append((start, start + k))
+            start, remaining, old_is_whole = start + k, remaining - k, False
+    if not old_is_whole:
+        ranges.append((start, end))
+    return ranges
 
 
 def log_size(session: Session) -> int:
@@ -140,6 +194,33 @@ class StoredSubtrees(MutableMapping[tuple[int, int], bytes]):
         self._memo[key] = bytes(value)
         return self._memo[key]
 
+    def prefetch(self, ranges: Iterable[tuple[int, int]]) -> None:
+        """Read the perfect pieces covering ``ranges`` in one nodes query and one leaves query.
+
+        Pieces absent from the database are simply not memoised; ``__getitem__`` then raises
+        KeyError for them as before, so a damaged store still fails the same way.
+        """
+        pieces = {piece for start, end in ranges for piece in perfect_cover(start, end)}
+        pieces -= self._memo.keys()
+        leaves = sorted(start for start, end in pieces if end - start == 1)
+        nodes = sorted(
+            (end, (end - start).bit_length() - 1) for start, end in pieces if end - start > 1
+        )
+        if nodes:
+            rows = self._session.execute(
+                sa.select(LedgerNode.tree_size, LedgerNode.height, LedgerNode.hash).where(
+                    sa.tuple_(LedgerNode.tree_size, LedgerNode.height).in_(nodes)
+                )
+            )
+            for end, height, value in rows:
+                self._memo[(int(end) - (1 << int(height)), int(end))] = bytes(value)
+        if leaves:
+            leaf_rows = self._session.execute(
+                sa.select(LedgerEntry.seq, LedgerEntry.leaf_hash).where(LedgerEntry.seq.in_(leaves))
+            )
+            for seq, value in leaf_rows:
+                self._memo[(int(seq), int(seq) + 1)] = bytes(value)
+
     def __setitem__(self, key: tuple[int, int], value: bytes) -> None:
         self._memo[key] = value  # computed by TreeReader from stored pieces; keep for reuse
 
@@ -178,6 +259,8 @@ class LedgerTree:
     def root(self, tree_size: int | None = None) -> bytes:
         """The tree head at ``tree_size`` (default: the whole log)."""
         size = self.size if tree_size is None else tree_size
+        if 0 < size <= self.size:
+            self._subtrees.prefetch([(0, size)])
         return self._guard(lambda: self._reader.root(size))
 
     def leaf_hash(self, seq: int) -> bytes:
@@ -191,11 +274,15 @@ class LedgerTree:
     def inclusion_proof(self, seq: int, tree_size: int | None = None) -> list[bytes]:
         """PATH(seq, D[tree_size]): proves entry ``seq`` is in the tree of that size."""
         size = self.size if tree_size is None else tree_size
+        if size <= self.size:
+            self._subtrees.prefetch(inclusion_ranges(seq, size))
         return self._guard(lambda: self._reader.inclusion_proof(seq, size))
 
     def consistency_proof(self, old_size: int, new_size: int | None = None) -> list[bytes]:
         """PROOF(old_size, D[new_size]): proves the old tree is a prefix of the new one."""
         size = self.size if new_size is None else new_size
+        if size <= self.size:
+            self._subtrees.prefetch(consistency_ranges(old_size, size))
         return self._guard(lambda: self._reader.consistency_proof(old_size, size))
 
     @staticmethod
