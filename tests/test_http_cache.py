@@ -67,14 +67,23 @@ def test_logged_in_pages_are_private_and_unstored(client: FlaskClient, session: 
     assert "no-store" in response.headers["Cache-Control"]
 
 
-def test_a_page_that_starts_a_session_is_not_shared(client: FlaskClient, session: Session) -> None:
-    # Rendering the give form puts a CSRF token into a new session: that page is one visitor's.
+def test_a_page_whose_form_starts_a_session_is_not_shared(
+    make_app: Callable[..., Flask], session: Session
+) -> None:
+    # With CSRF on, as in production, the give form puts a token into a new session: that
+    # page belongs to one visitor and must not be handed to the next by a shared cache.
+    client = make_app(WTF_CSRF_ENABLED=True).test_client()
     campaign = make_campaign(session, state=CampaignState.LIVE)
     session.flush()
-    response = client.get(f"/c/{campaign.slug}")
+    response = client.get(f"/campaigns/{campaign.public_id}/give")
     assert response.status_code == 200
-    if "Set-Cookie" in response.headers or 'name="csrf_token"' in response.get_data(as_text=True):
-        assert not _public(response.headers["Cache-Control"])
+    assert 'name="csrf_token"' in response.get_data(as_text=True)
+    assert not _public(response.headers["Cache-Control"])
+
+
+def test_a_returning_visitor_with_a_session_gets_private_pages(client: FlaskClient) -> None:
+    response = client.get("/verify", headers={"Cookie": "session=anything"})
+    assert response.headers["Cache-Control"] == "private, no-cache"
 
 
 def test_responses_that_set_cookies_are_not_public(client: FlaskClient) -> None:
@@ -143,13 +152,17 @@ def _fill(rule_arguments: set[str], values: dict[str, Any]) -> dict[str, Any] | 
 
 
 def test_every_public_get_route_is_cacheable_or_deliberately_private(
-    app: Flask, client: FlaskClient, session: Session
+    make_app: Callable[..., Flask], session: Session
 ) -> None:
-    """A new route that forgets the policy fails here: public ones need an ETag."""
+    """A new route that forgets the policy fails here: public ones need an ETag.
+
+    Each route is fetched by a first-time visitor (a fresh client, CSRF on as in production).
+    """
+    app = make_app(WTF_CSRF_ENABLED=True)
     campaign = make_campaign(session, state=CampaignState.LIVE)
     session.flush()
     values = {"slug": campaign.slug, "public_id": campaign.public_id}
-    checked = 0
+    checked = public = 0
     for rule in app.url_map.iter_rules():
         if "GET" not in (rule.methods or ()) or rule.endpoint == "static":
             continue
@@ -157,14 +170,15 @@ def test_every_public_get_route_is_cacheable_or_deliberately_private(
         if args is None:
             continue
         url = rule.build(args)[1] if args else rule.rule
-        client.delete_cookie("session")
-        response = client.get(url)
+        response = app.test_client().get(url)
         response.close()
         cache_control = response.headers.get("Cache-Control", "")
         if response.status_code == 200:
             if _public(cache_control):
                 assert "ETag" in response.headers, url
+                public += 1
             else:
                 assert "private" in cache_control or "no-store" in cache_control, url
         checked += 1
     assert checked > 10
+    assert public > 5
