@@ -18,6 +18,7 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
     from giving import extensions as ext
     from giving.db import make_engine, make_session_factory
     from giving.errorpages import install_error_handlers
+    from giving.http_cache import install_http_cache
     from giving.i18n import select_locale
     from giving.security import install_security_headers
     from giving.templating import install_template_helpers
@@ -73,6 +74,11 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
     _init_login(app)
 
     install_security_headers(app)
+    install_http_cache(
+        app,
+        page_max_age=settings_obj.page_max_age,
+        stale_while_revalidate=settings_obj.page_stale_while_revalidate,
+    )
     install_error_handlers(app)
     install_template_helpers(app)
     _register_blueprints(app)

@@ -56,6 +56,9 @@ class Settings:
     iati_org_ref: str = DEV_IATI_ORG_REF
     iati_org_name: str = "Giving"
     iati_org_type: str = "90"
+    # Public pages: how long a shared cache may serve them fresh, then stale while it refetches.
+    page_max_age: int = 30
+    page_stale_while_revalidate: int = 300
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -99,6 +102,10 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         ),
         iati_org_name=env_vars.get("GIVING_IATI_ORG_NAME", "").strip() or "Giving",
         iati_org_type=_parse_iati_org_type(env_vars.get("GIVING_IATI_ORG_TYPE")),
+        page_max_age=_parse_seconds(env_vars, "GIVING_PAGE_MAX_AGE", 30),
+        page_stale_while_revalidate=_parse_seconds(
+            env_vars, "GIVING_PAGE_STALE_WHILE_REVALIDATE", 300
+        ),
     )
     if settings.is_production:
         _refuse_development_secrets(settings)
@@ -124,6 +131,19 @@ def _parse_threshold(raw: str | None) -> int:
         ) from exc
     if value < 5:
         raise ConfigError("GIVING_SUPPRESSION_THRESHOLD may not be below 5 (children's privacy)")
+    return value
+
+
+def _parse_seconds(env_vars: dict[str, str], name: str, default: int) -> int:
+    raw = env_vars.get(name, "").strip()
+    if raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a whole number of seconds, not {raw!r}") from exc
+    if value < 0:
+        raise ConfigError(f"{name} may not be negative")
     return value
 
 
