@@ -99,7 +99,7 @@ def test_the_receipt_shows_the_entry_and_a_proof_that_verifies_against_the_signe
     commitment = re.search(r'<code id="donor-commitment">([^<]+)</code>', html).group(1)  # type: ignore[union-attr]
     assert hashlib.sha256(secret.encode()).hexdigest() == commitment
     proof_url = re.search(r'data-proof-url="([^"]+)"', html).group(1)  # type: ignore[union-attr]
-    assert 'src="/static/receipt-verify.js"' in html
+    assert re.search(r'src="/static/receipt-verify.js\?v=[0-9a-f]+"', html)  # fingerprinted
 
     proof = client.get(proof_url).get_json()
 
