@@ -14,6 +14,7 @@ from typing import Any
 import click
 from flask import current_app
 from flask.cli import with_appcontext
+from sqlalchemy.engine import Engine
 
 from giving.cli import cli_session, fail
 from giving.config import Settings
@@ -84,8 +85,10 @@ def ledger_verify(vkey_option: str | None, workers: int | None, figures: bool) -
 
     session = cli_session()
     try:
-        if session.get_bind().dialect.name == "postgresql":
-            # One snapshot for both passes, so entries sealed meanwhile are in neither.
+        bind = session.get_bind()
+        if isinstance(bind, Engine) and bind.dialect.name == "postgresql":
+            # One snapshot for both passes, so entries sealed meanwhile are in neither. (A
+            # session bound to a connection already in a transaction, as in tests, keeps it.)
             session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
         report = verify_ledger(
             session,
