@@ -86,7 +86,20 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
     from giving.cli import register_commands
 
     register_commands(app)
+    if settings_obj.page_cache_seconds > 0:
+        _install_page_cache(app, settings_obj.page_cache_seconds)
     return app
+
+
+def _install_page_cache(app: Flask, seconds: int) -> None:
+    from giving.i18n import LANGUAGE_COOKIE
+    from giving.page_cache import PageCache, PageCacheMiddleware
+
+    cache = PageCache(seconds)
+    app.extensions["giving.page_cache"] = cache
+    app.wsgi_app = PageCacheMiddleware(  # type: ignore[method-assign]
+        app.wsgi_app, cache, language_cookie=LANGUAGE_COOKIE
+    )
 
 
 def _init_login(app: Flask) -> None:

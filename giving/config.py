@@ -59,6 +59,8 @@ class Settings:
     # Public pages: how long a shared cache may serve them fresh, then stale while it refetches.
     page_max_age: int = 30
     page_stale_while_revalidate: int = 300
+    # Shareable pages kept in each worker's memory this long (giving/page_cache.py); 0 = off.
+    page_cache_seconds: int = 5
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -106,6 +108,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         page_stale_while_revalidate=_parse_seconds(
             env_vars, "GIVING_PAGE_STALE_WHILE_REVALIDATE", 300
         ),
+        page_cache_seconds=_parse_seconds(env_vars, "GIVING_PAGE_CACHE_SECONDS", 5),
     )
     if settings.is_production:
         _refuse_development_secrets(settings)

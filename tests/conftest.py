@@ -174,9 +174,15 @@ def make_app(
     instance_path: Path,
 ) -> Callable[..., Flask]:
     def _make(**overrides: Any) -> Flask:
-        settings = load_settings(
-            {"GIVING_INSTANCE": str(instance_path), "DATABASE_URL": database_url}
-        )
+        # GIVING_* overrides are settings; the page micro-cache is off unless a test asks,
+        # since most tests read a page, change the data and expect to see the change.
+        environ = {
+            "GIVING_INSTANCE": str(instance_path),
+            "DATABASE_URL": database_url,
+            "GIVING_PAGE_CACHE_SECONDS": "0",
+        }
+        environ.update({k: overrides.pop(k) for k in list(overrides) if k.startswith("GIVING_")})
+        settings = load_settings(environ)
         config: dict[str, Any] = {
             "TESTING": True,
             "WTF_CSRF_ENABLED": False,

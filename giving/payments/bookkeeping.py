@@ -95,34 +95,13 @@ class PlannedPayment:
     drafts: tuple[EntryDraft, ...]  # the donation first, then its fees
 
 
-def plan_payment(
-    session: Session,
-    *,
-    intent: DonationIntent,
-    charge: ChargeFacts,
-    occurred_at: dt.datetime,
-    platform_fee_bps: int,
-    invoice_id: str | None = None,
-) -> Donation | PlannedPayment:
-    """Lock the charge and draft its entries, or return the donation already recorded.
+def draft_payment(
+    intent: DonationIntent, charge: ChargeFacts, occurred_at: dt.datetime, platform_fee_bps: int
+) -> tuple[EntryDraft, ...]:
+    """The donation entry, then its processor and platform fees, for a charge already checked.
 
-    Raises PaymentMismatch when the charge does not fit the gift.
+    Pure, so the bulk seeder (giving/payments/seeding.py) drafts exactly what a webhook does.
     """
-    lock_charge(session, charge.charge_id)
-    existing = donation_for_charge(session, charge.charge_id)
-    if existing is not None:
-        return existing
-    if charge.currency != intent.currency:
-        raise PaymentMismatch(
-            "currency_mismatch",
-            f"charge {charge.charge_id} is in {charge.currency}, the gift in {intent.currency}",
-        )
-    if charge.amount_minor != intent.amount_minor:
-        raise PaymentMismatch(
-            "amount_mismatch",
-            f"charge {charge.charge_id} is {charge.amount_minor} minor units, "
-            f"the gift {intent.amount_minor}",
-        )
     campaign = intent.campaign.public_id
     fund = fund_account(campaign)
     processor = processor_account(intent.provider)
@@ -167,10 +146,43 @@ def plan_payment(
                 memo=f"platform fee {platform_fee_bps} basis points",
             )
         )
+    return tuple(drafts)
+
+
+def plan_payment(
+    session: Session,
+    *,
+    intent: DonationIntent,
+    charge: ChargeFacts,
+    occurred_at: dt.datetime,
+    platform_fee_bps: int,
+    invoice_id: str | None = None,
+) -> Donation | PlannedPayment:
+    """Lock the charge and draft its entries, or return the donation already recorded.
+
+    Raises PaymentMismatch when the charge does not fit the gift.
+    """
+    lock_charge(session, charge.charge_id)
+    existing = donation_for_charge(session, charge.charge_id)
+    if existing is not None:
+        return existing
+    if charge.currency != intent.currency:
+        raise PaymentMismatch(
+            "currency_mismatch",
+            f"charge {charge.charge_id} is in {charge.currency}, the gift in {intent.currency}",
+        )
+    if charge.amount_minor != intent.amount_minor:
+        raise PaymentMismatch(
+            "amount_mismatch",
+            f"charge {charge.charge_id} is {charge.amount_minor} minor units, "
+            f"the gift {intent.amount_minor}",
+        )
+    drafts = draft_payment(intent, charge, occurred_at, platform_fee_bps)
+    platform_fee = platform_fee_minor(charge.amount_minor, platform_fee_bps)
     if intent.status != IntentStatus.PAID:  # written now, before the ledger lock is taken
         intent.status = IntentStatus.PAID.value
         intent.paid_at = occurred_at
-    return PlannedPayment(intent, charge, occurred_at, invoice_id, platform_fee, tuple(drafts))
+    return PlannedPayment(intent, charge, occurred_at, invoice_id, platform_fee, drafts)
 
 
 def complete_payments(session: Session, plans: Sequence[PlannedPayment]) -> list[Donation]:

@@ -43,3 +43,35 @@ def seed_demo(per_campaign: int) -> None:
     finally:
         session.close()
     click.echo(f"{count} demo gift(s) recorded through the sandbox.")
+
+
+@payments_group.command(
+    "seed-gifts",
+    help="Add COUNT paid sandbox gifts to a live campaign, in bulk (benchmarks, load tests). "
+    "Refused in production.",
+)
+@click.argument("campaign")
+@click.argument("count", type=click.IntRange(1, 10_000_000))
+@click.option("--batch", default=2_000, show_default=True, type=click.IntRange(1, 50_000))
+@click.option("--platform-fee-bps", default=0, show_default=True, type=click.IntRange(0, 10_000))
+@with_appcontext
+def seed_gifts_command(campaign: str, count: int, batch: int, platform_fee_bps: int) -> None:
+    from giving.payments.seeding import SeedRefused, seed_gifts
+
+    settings = current_app.extensions["giving.settings"]
+    if settings.is_production:
+        raise click.UsageError("seeded gifts are test data; refused with GIVING_ENV=production")
+    try:
+        seeded = seed_gifts(
+            current_app.extensions["giving.sessionmaker"],
+            campaign,
+            count,
+            batch=batch,
+            platform_fee_bps=platform_fee_bps,
+        )
+    except SeedRefused as exc:
+        raise click.UsageError(str(exc)) from exc
+    click.echo(
+        f"Seeded gifts {seeded.first}–{seeded.first + seeded.count - 1} of {campaign}: "
+        f"{seeded.entries} ledger entries."
+    )

@@ -14,6 +14,11 @@ FEE_BASIS_POINTS = 290
 FEE_FIXED = {"cny": 50, "usd": 30, "hkd": 235, "eur": 25}
 
 
+def sandbox_fee(amount_minor: int, currency: str) -> int:
+    """The sandbox's processing fee in minor units (``currency`` lower case, as Stripe's)."""
+    return (amount_minor * FEE_BASIS_POINTS * 2 + 10_000) // 20_000 + FEE_FIXED.get(currency, 0)
+
+
 def open_checkout(gateway: SandboxGateway, checkout_id: str) -> StripeDict:
     checkout = gateway.get(checkout_id)
     if checkout.get("object") != "checkout.session":
@@ -25,7 +30,7 @@ def _charge(
     gateway: SandboxGateway, checkout: StripeDict, method: str, intent_id: str
 ) -> StripeDict:
     amount, currency = int(checkout["amount_total"]), str(checkout["currency"])
-    fee = (amount * FEE_BASIS_POINTS * 2 + 10_000) // 20_000 + FEE_FIXED.get(currency, 0)
+    fee = sandbox_fee(amount, currency)
     charge_id, txn_id = new_id("ch"), new_id("txn")
     gateway.put(
         {

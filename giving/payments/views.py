@@ -8,21 +8,34 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
 from giving.accounts.forms import EmptyForm
+from giving.accounts.models import User
 from giving.campaigns.models import Campaign
 from giving.db import transaction
 from giving.errors import DomainError
-from giving.extensions import limiter
+from giving.extensions import csrf, limiter
 from giving.forms_util import attach_error
+from giving.page_cache import reusable_by_url
 from giving.payments import queries, receipts, runtime, services
 from giving.payments.forms import DonateForm, ResolveFlagForm
-from giving.payments.models import Frequency
+from giving.payments.models import Frequency, IntentStatus
 from giving.payments.sandbox_views import bp as sandbox_bp
 from giving.payments.webhooks import bp as webhooks_bp
+from giving.security import require_same_origin
 from giving.web import current_actor, db_session, require_actor, settings
 
 bp = Blueprint("payments", __name__)
@@ -38,11 +51,22 @@ def _init(state: Any) -> None:
 @bp.app_template_global()
 def donate_form(campaign: Campaign) -> DonateForm:
     """A fresh giving form for a campaign page (templates/payments/_donate.html)."""
-    form = DonateForm(formdata=None)
     actor = current_actor()
+    form = _donate_form(actor, formdata=None)
     if actor is not None and not form.display_name.data:
         form.display_name.data = actor.display_name
     return form.for_currency(campaign.currency)
+
+
+def _donate_form(actor: User | None, **kwargs: Any) -> DonateForm:
+    """With a CSRF token for a logged-in donor; without one for everyone else.
+
+    A token would tie the campaign page to one visitor's session and keep it out of every
+    cache; anonymous gifts are protected by ``require_same_origin`` instead (see give()).
+    """
+    if actor is None:
+        return DonateForm(meta={"csrf": False}, **kwargs)
+    return DonateForm(**kwargs)
 
 
 @bp.app_template_global()
@@ -64,9 +88,11 @@ def _give_page(campaign: Campaign, form: DonateForm, status: int = 200) -> Respo
 def give(public_id: str) -> ResponseReturnValue:
     session = db_session()
     campaign = services.donatable_campaign(session, public_id)
-    form = DonateForm().for_currency(campaign.currency)
+    actor = current_actor()
+    if request.method == "POST" and actor is None:
+        require_same_origin()
+    form = _donate_form(actor).for_currency(campaign.currency)
     if not form.is_submitted():
-        actor = current_actor()
         if actor is not None and not form.display_name.data:
             form.display_name.data = actor.display_name
         return _give_page(campaign, form)
@@ -87,7 +113,7 @@ def give(public_id: str) -> ResponseReturnValue:
                 anonymous=bool(form.anonymous.data) or not (form.display_name.data or "").strip(),
                 message=form.message.data,
                 email=form.email.data,
-                donor=current_actor(),
+                donor=actor,
                 provider=runtime.config().provider,
             )
             checkout_url = services.start_checkout(
@@ -108,6 +134,9 @@ def give(public_id: str) -> ResponseReturnValue:
         attach_error(form, exc)
         return _give_page(campaign, form, exc.status_code if exc.status_code != 404 else 400)
     return redirect(checkout_url, code=303)
+
+
+csrf.exempt(give)  # a logged-in donor's form is still checked: DonateForm carries the token
 
 
 @bp.route("/donations/cancelled/<intent>")
@@ -133,7 +162,12 @@ def receipt(token: str) -> ResponseReturnValue:
     html = render_template(
         "payments/receipt.html", receipt=built, intent=intent, campaign=intent.campaign, token=token
     )
-    return _private(Response(html))
+    response = _private(Response(html))
+    if intent.status == IntentStatus.PAID:
+        # A settled gift's receipt depends on nothing but its link; a donor waiting for a
+        # pending one to settle always gets a fresh page.
+        reusable_by_url(response)
+    return response
 
 
 @bp.route("/donations/<token>/proof/<int:seq>.json")
