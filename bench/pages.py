@@ -186,6 +186,11 @@ def start_gunicorn(
         cwd=ROOT,
         env=env,
     )  # fmt: skip
+    wait_until_up(process, port)
+    return process, port
+
+
+def wait_until_up(process: subprocess.Popen[bytes], port: int) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -193,11 +198,11 @@ def start_gunicorn(
             conn.request("GET", "/healthz")
             if conn.getresponse().status == 200:
                 conn.close()
-                return process, port
+                return
         except OSError:
             time.sleep(0.2)
     process.kill()
-    raise RuntimeError(f"gunicorn for {app} did not start")
+    raise RuntimeError(f"gunicorn on port {port} did not start")
 
 
 def check_page(port: int, path: str) -> None:
