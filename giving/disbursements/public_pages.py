@@ -9,8 +9,9 @@ campaign's books readers; for everyone else they do not exist (404). A withheld 
 
 from __future__ import annotations
 
-from flask import abort, render_template, send_file
+from flask import abort, render_template, request, send_file
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from giving.campaigns.queries import campaign_by_slug
@@ -30,15 +31,27 @@ def spending(slug: str) -> ResponseReturnValue:
     session = db_session()
     actor = current_actor()
     campaign = campaign_by_slug(session, slug, actor=actor)
+    page = queries.public_disbursements(session, campaign, before=_before_arg())
     return render_template(
         "disbursements/public.html",
         campaign=campaign,
         host=host_of(session, campaign),
-        disbursements=queries.public_disbursements(session, campaign),
+        disbursements=page.items,
+        older_than=page.older_than,
+        paged=request.args.get("before") is not None,
         money_flow=queries.campaign_money_flow(session, campaign),
         budget_rows=queries.budget_vs_actual(session, campaign),
         can_view_books=can_view_books(session, actor, campaign),
     )
+
+
+def _before_arg() -> int | None:
+    raw = request.args.get("before")
+    if raw is None:
+        return None
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 18 or int(raw) < 1:
+        abort(400, description=_("“before” must be a payment number of 1 or more."))
+    return int(raw)
 
 
 def _serve(evidence: EvidenceFile, key: str, content_type: str, *, public: bool) -> Response:

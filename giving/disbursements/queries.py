@@ -57,11 +57,33 @@ def disbursements_of(
     return list(session.scalars(stmt.order_by(Disbursement.id.desc())))
 
 
-def public_disbursements(session: Session, campaign: Campaign) -> list[Disbursement]:
-    """What the public sees: approved spending, and approvals later reversed."""
-    return disbursements_of(
-        session, campaign, states=(DisbursementState.APPROVED, DisbursementState.REVERSED)
+PUBLIC_STATES = (DisbursementState.APPROVED.value, DisbursementState.REVERSED.value)
+SPENDING_PAGE_SIZE = 20
+
+
+@dataclass(frozen=True)
+class DisbursementPage:
+    items: list[Disbursement]
+    older_than: int | None  # pass as ``before`` for the next (older) page; None on the last
+
+
+def public_disbursements(
+    session: Session,
+    campaign: Campaign,
+    *,
+    before: int | None = None,
+    limit: int = SPENDING_PAGE_SIZE,
+) -> DisbursementPage:
+    """What the public sees, newest first, a page at a time: approved spending and approvals
+    later reversed. Keyset paging by id, so the hundredth page costs what the first does."""
+    stmt = sa.select(Disbursement).where(
+        Disbursement.campaign_id == campaign.id, Disbursement.state.in_(PUBLIC_STATES)
     )
+    if before is not None:
+        stmt = stmt.where(Disbursement.id < before)
+    found = list(session.scalars(stmt.order_by(Disbursement.id.desc()).limit(limit + 1)))
+    items = found[:limit]
+    return DisbursementPage(items, items[-1].id if len(found) > limit else None)
 
 
 def pending_for_decider(session: Session, campaign_ids: list[int]) -> list[Disbursement]:

@@ -105,8 +105,14 @@ def campaign_entry_count(session: Session, campaign: Campaign, below: int | None
     return int(session.scalar(query) or 0)
 
 
+def has_entries(session: Session, campaign: Campaign) -> bool:
+    """Whether the campaign has any entry: one index probe, however many gifts it has."""
+    first = sa.select(LedgerEntry.seq).where(LedgerEntry.campaign == campaign.public_id).limit(1)
+    return session.scalar(first) is not None
+
+
 def require_entries(session: Session, campaign: Campaign) -> None:
-    if campaign_entry_count(session, campaign) == 0:
+    if not has_entries(session, campaign):
         raise NoEntries(
             _(
                 "The campaign %(campaign)s has no ledger entries yet (no donations or "

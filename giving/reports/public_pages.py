@@ -37,7 +37,7 @@ from giving.reports import auditors, jobs, services
 from giving.reports.entries import entry_rows
 from giving.reports.exports import write_csv
 from giving.reports.forms import PublishForm, VerifyForm
-from giving.reports.gather import load_proof_tree
+from giving.reports.gather import has_entries, load_proof_tree
 from giving.reports.iati import activity_xml
 from giving.reports.labels import stage_label
 from giving.reports.models import DownloadKind, ReportRenderJob, ReportVersion
@@ -90,7 +90,7 @@ def _page(campaign: Campaign, form: PublishForm | None = None) -> str:
         may_publish=may_publish,
         form=form or PublishForm(),
         checkpoint=latest_checkpoint(session),
-        has_entries=services.has_entries(session, campaign),
+        has_entries=has_entries(session, campaign),
     )
 
 

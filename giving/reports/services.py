@@ -41,7 +41,6 @@ from giving.reports.data import LANGUAGES, ReportContext
 from giving.reports.gather import (
     Gathered,
     build_context,
-    campaign_entry_count,
     check_language,
     gather_report,
     require_entries,
@@ -326,10 +325,6 @@ def report_storage(app: Flask) -> LocalStorage:
 
 def report_filename(version: ReportVersion) -> str:
     return f"{version.campaign.public_id}-report-v{version.version}-{version.language}.pdf"
-
-
-def has_entries(session: Session, campaign: Campaign) -> bool:
-    return campaign_entry_count(session, campaign) > 0
 
 
 def recent_jobs(session: Session, campaign: Campaign, limit: int = 6) -> list[ReportRenderJob]:

@@ -395,3 +395,30 @@ def test_the_public_never_sees_an_exact_head_count(
     assert "fewer than 10" in body
     assert "people: 7" not in body
     assert "people: 32" not in body
+
+
+def test_the_spending_page_lists_payments_a_page_at_a_time_newest_first(
+    client: FlaskClient, session: Session, story: Story
+) -> None:
+    approved = []
+    for n in range(23):
+        disbursement = story.request(1_000 + n, description=f"Payment number {n:02d}")
+        services.approve_disbursement(session, actor=story.finance, disbursement=disbursement)
+        approved.append(disbursement)
+    spending = f"/c/{story.campaign.slug}/spending"
+
+    first = client.get(spending).get_data(as_text=True)
+    assert [f"Payment number {n:02d}" in first for n in range(23)] == [False] * 3 + [True] * 20
+    assert first.index("Payment number 22") < first.index("Payment number 03")
+    older = f"{spending}?before={approved[3].id}"
+    assert f'href="{older}"' in first
+
+    second = client.get(older).get_data(as_text=True)
+    assert [f"Payment number {n:02d}" in second for n in range(23)] == [True] * 3 + [False] * 20
+    assert "Older payments" not in second
+    assert f'href="{spending}"' in second  # back to the latest
+
+    for bad in ("0", "-1", "x", "9" * 40, "１２"):
+        refused = client.get(f"{spending}?before={bad}")
+        assert refused.status_code == 400
+        assert "payment number" in refused.get_data(as_text=True)
