@@ -128,6 +128,9 @@ def prepare(backend: str, size: int, workdir: Path, postgres: str, fresh: bool) 
             flush=True,
         )
     with factory() as session:
+        if backend == "postgresql":  # as autovacuum would have by now on a live site
+            session.execute(sa.text("ANALYZE"))
+            session.commit()
         middle = size // 2
         charge = f"ch_seed_{campaign_id}_{middle}"
         seq = session.scalar(sa.select(Donation.ledger_seq).where(Donation.charge_id == charge))
@@ -343,7 +346,8 @@ def summarise(all_results: dict[int, Results], pages: list[str]) -> None:
         for name in pages:
             for connections in CONNECTIONS:
                 key = (name, connections)
-                growth = _median(large[key], "p50") / _median(small[key], "p50")
+                small_p50 = _median(small[key], "p50")
+                growth = _median(large[key], "p50") / small_p50 if small_p50 else float("nan")
                 span = f"{sizes[-1]:,} / {sizes[0]:,} gifts"
                 print(f"  p50 of {name} c={connections}, {span}: {growth:.2f}×")
                 if not growth <= 1.5:
