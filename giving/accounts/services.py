@@ -112,7 +112,7 @@ def change_password(session: Session, *, user: User, current: str, new: str) -> 
         raise ValidationError(_("Your current password is not right"), field="current") from None
     check_password_strength(new, email=user.email)
     user.password_hash = _hasher.hash(new)
-    user.session_token = secrets.token_hex(16)
+    _end_sessions(user)
     record_action(
         session,
         actor_id=user.id,
@@ -121,6 +121,46 @@ def change_password(session: Session, *, user: User, current: str, new: str) -> 
         subject_id=user.id,
     )
     session.flush()
+
+
+def _end_sessions(user: User) -> None:
+    """Invalidate every session and remember-me cookie of ``user`` on the server.
+
+    Cookies are signed, not stored, so a copy outlives a log-out in the browser; each one
+    carries the session token, which the user loader compares with the account's, and a
+    new token makes every cookie issued before it worthless.
+    """
+    user.session_token = secrets.token_hex(16)
+
+
+def log_out_everywhere(session: Session, *, user: User) -> None:
+    """Log-out: end this and every other session of the account, copied cookies included."""
+    _end_sessions(user)
+    session.flush()
+
+
+def set_account_active(session: Session, *, actor: User, user_id: int, active: bool) -> User:
+    """An admin disables an account (its sessions end at once) or enables it again."""
+    if not actor.is_admin:
+        raise PermissionDenied(_("Only an admin can disable or enable accounts"))
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(_("No such user"))
+    if user.id == actor.id and not active:
+        raise Conflict(_("You cannot disable your own account"))
+    if user.active != active:
+        user.active = active
+        # Enabling does not bring old sessions back: the person logs in again.
+        _end_sessions(user)
+        record_action(
+            session,
+            actor_id=actor.id,
+            action="user.enabled" if active else "user.disabled",
+            subject_type="user",
+            subject_id=user.id,
+        )
+        session.flush()
+    return user
 
 
 def load_user_for_session(session: Session, session_id: str) -> User | None:

@@ -16,7 +16,7 @@ from giving.db import transaction
 from giving.errors import DomainError
 from giving.extensions import limiter
 from giving.forms_util import attach_error
-from giving.web import db_session, login_required, require_actor
+from giving.web import current_actor, db_session, login_required, require_actor
 
 bp = Blueprint("accounts", __name__, url_prefix="/account")
 
@@ -78,6 +78,11 @@ def login() -> ResponseReturnValue:
 def logout() -> ResponseReturnValue:
     form = EmptyForm()
     if form.validate_on_submit():
+        actor = current_actor()
+        if actor is not None:
+            session = db_session()
+            with transaction(session):
+                services.log_out_everywhere(session, user=actor)
         logout_user()
         flash(_("You are logged out."), "info")
     return redirect(url_for("pages.home"))

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from giving.accounts import services
 from giving.accounts.models import Role, User
 from giving.audit.models import AuditEvent
-from giving.errors import Conflict, ValidationError
+from giving.errors import Conflict, PermissionDenied, ValidationError
 
 PASSWORD = "correct horse battery"
 
@@ -172,3 +172,119 @@ def test_admin_create_command_rejects_a_weak_password(runner: object) -> None:
     )
     assert result.exit_code == 2
     assert "at least 10" in result.output
+
+
+# --- sessions are revocable on the server ---------------------------------------------------
+
+
+def _log_in_over_http(client: FlaskClient, email: str, password: str = PASSWORD) -> None:
+    response = client.post("/account/login", data={"email": email, "password": password})
+    assert response.status_code == 302
+
+
+def _copy_session_cookie(app: object, client: FlaskClient) -> FlaskClient:
+    """A second browser holding a copy of ``client``'s session cookie (as a thief would)."""
+    cookie = client.get_cookie("session", domain="giving.test")
+    assert cookie is not None
+    thief: FlaskClient = app.test_client()  # type: ignore[attr-defined]
+    thief.set_cookie("session", cookie.value, domain=cookie.domain)
+    return thief
+
+
+def test_a_session_cookie_copied_before_log_out_is_refused_after_it(
+    client: FlaskClient, app: object, session: Session
+) -> None:
+    services.register_user(
+        session, email="o@example.org", password=PASSWORD, display_name="O", roles={Role.ORGANISER}
+    )
+    session.commit()
+    _log_in_over_http(client, "o@example.org")
+    thief = _copy_session_cookie(app, client)
+    assert thief.get("/my/campaigns").status_code == 200  # the copy works while logged in
+
+    client.post("/account/logout")
+
+    stale = thief.get("/my/campaigns")
+    assert stale.status_code == 302
+    assert "/account/login" in stale.headers["Location"]
+
+
+def test_a_remember_me_cookie_copied_before_log_out_is_refused_after_it(
+    client: FlaskClient, app: object, session: Session
+) -> None:
+    services.register_user(session, email="r@example.org", password=PASSWORD, display_name="R")
+    session.commit()
+    response = client.post(
+        "/account/login", data={"email": "r@example.org", "password": PASSWORD, "remember": "y"}
+    )
+    assert response.status_code == 302
+    remember = client.get_cookie("remember_token", domain="giving.test")
+    assert remember is not None
+    thief: FlaskClient = app.test_client()  # type: ignore[attr-defined]
+    thief.set_cookie("remember_token", remember.value, domain=remember.domain)
+    assert thief.get("/account/password").status_code == 200
+
+    client.post("/account/logout")
+
+    fresh_thief: FlaskClient = app.test_client()  # type: ignore[attr-defined]
+    fresh_thief.set_cookie("remember_token", remember.value, domain=remember.domain)
+    assert fresh_thief.get("/account/password").status_code == 302
+
+
+def test_a_session_copied_before_a_password_change_is_refused_after_it(
+    client: FlaskClient, app: object, session: Session
+) -> None:
+    services.register_user(session, email="p@example.org", password=PASSWORD, display_name="P")
+    session.commit()
+    _log_in_over_http(client, "p@example.org")
+    thief = _copy_session_cookie(app, client)
+    changed = client.post(
+        "/account/password",
+        data={"current": PASSWORD, "new": "a new passphrase", "confirm": "a new passphrase"},
+    )
+    assert changed.status_code == 302
+    assert thief.get("/account/password").status_code == 302
+    assert client.get("/account/password").status_code == 200  # the changer stays logged in
+
+
+def test_an_admin_disabling_an_account_ends_its_sessions_and_log_ins(
+    client: FlaskClient, app: object, session: Session
+) -> None:
+    admin = services.create_admin(
+        session, email="root@example.org", password=PASSWORD, display_name="Root"
+    )
+    user = services.register_user(
+        session, email="d@example.org", password=PASSWORD, display_name="D"
+    )
+    session.commit()
+    _log_in_over_http(client, "d@example.org")
+    assert client.get("/account/password").status_code == 200
+
+    services.set_account_active(session, actor=admin, user_id=user.id, active=False)
+    session.commit()
+
+    assert client.get("/account/password").status_code == 302
+    assert services.authenticate(session, email="d@example.org", password=PASSWORD) is None
+    actions = session.scalars(
+        sa.select(AuditEvent.action).where(AuditEvent.subject_id == str(user.id))
+    ).all()
+    assert "user.disabled" in actions
+
+    services.set_account_active(session, actor=admin, user_id=user.id, active=True)
+    session.commit()
+    assert client.get("/account/password").status_code == 302  # the old session stays ended
+    _log_in_over_http(client, "d@example.org")
+    assert client.get("/account/password").status_code == 200
+
+
+def test_only_an_admin_disables_accounts_and_never_their_own(session: Session) -> None:
+    admin = services.create_admin(
+        session, email="root@example.org", password=PASSWORD, display_name="Root"
+    )
+    user = services.register_user(
+        session, email="e@example.org", password=PASSWORD, display_name="E"
+    )
+    with pytest.raises(PermissionDenied):
+        services.set_account_active(session, actor=user, user_id=admin.id, active=False)
+    with pytest.raises(Conflict):
+        services.set_account_active(session, actor=admin, user_id=admin.id, active=False)
