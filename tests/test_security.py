@@ -204,3 +204,26 @@ def test_password_change_refuses_guessing_the_current_password(
     # Refused before the password is even checked: the right one fails too until the window ends.
     right = client.post("/account/password", data={**guess, "current": PASSWORD})
     assert right.status_code == 429
+
+
+@pytest.mark.skipif(not os.environ.get("TEST_REDIS_URL"), reason="TEST_REDIS_URL not set")
+def test_checkouts_are_limited_once_across_workers_through_redis(
+    make_app: Callable[..., Flask], session: Session
+) -> None:
+    """Two workers (app instances) share one count: 20 a minute in all, not 20 each."""
+    from giving.campaigns.models import CampaignState
+    from tests.campaigns.factories import make_campaign
+
+    campaign = make_campaign(session, state=CampaignState.LIVE)
+    shared = {
+        "RATELIMIT_ENABLED": True,
+        "RATELIMIT_STORAGE_URI": os.environ["TEST_REDIS_URL"],
+        "RATELIMIT_KEY_PREFIX": uuid.uuid4().hex,
+    }
+    workers = [make_app(**shared).test_client(), make_app(**shared).test_client()]
+    path = f"/campaigns/{campaign.public_id}/give"
+    # The form's defaults start a sandbox checkout (303), alternately on each worker.
+    codes = [workers[n % 2].post(path, data={}).status_code for n in range(21)]
+    assert codes[:20] == [303] * 20
+    assert codes[20] == 429
+    assert workers[0].post(path, data={}).status_code == 429
