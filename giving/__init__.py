@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +45,7 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
         WTF_CSRF_TIME_LIMIT=None,
         BABEL_DEFAULT_LOCALE="en",
         BABEL_TRANSLATION_DIRECTORIES=str(Path(__file__).parent / "translations"),
-        RATELIMIT_STORAGE_URI=settings.redis_url or "memory://",
+        RATELIMIT_STORAGE_URI=settings.rate_limit_storage,
         RATELIMIT_HEADERS_ENABLED=True,
         RATELIMIT_SWALLOW_ERRORS=True,
         RATELIMIT_IN_MEMORY_FALLBACK_ENABLED=True,
@@ -71,6 +72,7 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
     ext.babel.init_app(app, locale_selector=select_locale)
     ext.csrf.init_app(app)
     ext.limiter.init_app(app)
+    _say_if_rate_limits_are_per_process(app)
     _init_login(app)
 
     install_security_headers(app)
@@ -100,6 +102,24 @@ def _install_page_cache(app: Flask, seconds: int) -> None:
     app.wsgi_app = PageCacheMiddleware(  # type: ignore[method-assign]
         app.wsgi_app, cache, language_cookie=LANGUAGE_COOKIE
     )
+
+
+def _say_if_rate_limits_are_per_process(app: Flask) -> None:
+    """Development may count limits in memory, but must say so: each worker counts alone.
+
+    (Production refuses a memory store in ``load_settings``.)
+    """
+    from giving.config import is_per_process_store
+
+    if app.config.get("RATELIMIT_ENABLED", True) and is_per_process_store(
+        str(app.config["RATELIMIT_STORAGE_URI"])
+    ):
+        logging.getLogger("giving").warning(
+            "Rate limits are counted per process (%s): every worker or server process keeps "
+            "its own counts, so with N processes each limit is N times higher. Set REDIS_URL "
+            "(or RATELIMIT_STORAGE_URI) to share them; production refuses to start without.",
+            app.config["RATELIMIT_STORAGE_URI"],
+        )
 
 
 def _init_login(app: Flask) -> None:

@@ -1,7 +1,9 @@
 """Configuration from environment variables, with safe defaults for a local machine.
 
 Production (``GIVING_ENV=production``) refuses to start with a development secret, so a
-forgotten variable fails loudly instead of signing sessions with a key that is in the repo.
+forgotten variable fails loudly instead of signing sessions with a key that is in the repo,
+and with rate limits counted in each process's memory, which multiplies every limit by the
+number of workers.
 """
 
 from __future__ import annotations
@@ -16,6 +18,9 @@ from giving.orgids import is_org_id
 
 DEV_SECRET_KEY = "dev-only-secret-key-change-me"  # noqa: S105 - refused in production
 DEV_WEBHOOK_SECRET = "whsec_dev_sandbox_secret"  # noqa: S105 - refused in production
+# Counts kept in one process's memory: fine for one development server, refused in
+# production, where each worker would count separately.
+PER_PROCESS_LIMIT_STORE = "memory://"
 
 # The publisher in IATI exports. The default is shaped like the IATI standard's own example
 # identifier ("AA-AAA-…": no registration agency has that prefix), so nobody mistakes it for a
@@ -53,6 +58,9 @@ class Settings:
     public_base_url: str
     suppression_threshold: int
     data_key: str | None = None
+    # Where rate-limit counts live (a flask-limiter storage URI): RATELIMIT_STORAGE_URI, else
+    # REDIS_URL, else this process's memory.
+    rate_limit_storage: str = PER_PROCESS_LIMIT_STORE
     iati_org_ref: str = DEV_IATI_ORG_REF
     iati_org_name: str = "Giving"
     iati_org_type: str = "90"
@@ -66,6 +74,11 @@ class Settings:
     @property
     def is_production(self) -> bool:
         return self.env == "production"
+
+    @property
+    def rate_limits_per_process(self) -> bool:
+        """Whether each process counts rate limits on its own (no shared store)."""
+        return is_per_process_store(self.rate_limit_storage)
 
     @property
     def iati_org_is_placeholder(self) -> bool:
@@ -99,6 +112,11 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         public_base_url=env_vars.get("GIVING_PUBLIC_URL", "http://127.0.0.1:5000").rstrip("/"),
         suppression_threshold=_parse_threshold(env_vars.get("GIVING_SUPPRESSION_THRESHOLD")),
         data_key=env_vars.get("GIVING_DATA_KEY") or None,
+        rate_limit_storage=(
+            env_vars.get("RATELIMIT_STORAGE_URI", "").strip()
+            or env_vars.get("REDIS_URL")
+            or PER_PROCESS_LIMIT_STORE
+        ),
         iati_org_ref=check_iati_org_ref(
             env_vars.get("GIVING_IATI_ORG_REF", "").strip() or DEV_IATI_ORG_REF
         ),
@@ -113,6 +131,11 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     if settings.is_production:
         _refuse_development_secrets(settings)
     return settings
+
+
+def is_per_process_store(storage_uri: str) -> bool:
+    """Whether a flask-limiter storage URI keeps its counts in the process's own memory."""
+    return storage_uri.strip().lower().startswith(PER_PROCESS_LIMIT_STORE)
 
 
 def normalise_database_url(url: str) -> str:
@@ -183,6 +206,12 @@ def _refuse_development_secrets(settings: Settings) -> None:
         raise ConfigError("Production with Stripe needs STRIPE_WEBHOOK_SECRET from the dashboard")
     if settings.database_url.startswith("sqlite"):
         raise ConfigError("Production needs DATABASE_URL pointing at PostgreSQL")
+    if settings.rate_limits_per_process:
+        raise ConfigError(
+            "Production needs a rate-limit store shared by every worker: set REDIS_URL (or "
+            "RATELIMIT_STORAGE_URI to a redis:// or memcached:// URI). With memory:// each "
+            "worker counts on its own, so every limit is multiplied by the number of workers"
+        )
     # Imported here: the crypto module reads settings itself, so a top-level import would cycle.
     from giving.impact.crypto import require_data_key_in_production
 

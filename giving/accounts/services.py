@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import secrets
 
 import sqlalchemy as sa
@@ -15,6 +16,8 @@ from sqlalchemy.orm import Session
 from giving.accounts.models import Role, User, UserRole
 from giving.audit.services import record_action
 from giving.errors import Conflict, NotFound, PermissionDenied, ValidationError
+
+log = logging.getLogger(__name__)
 
 # Argon2id with the RFC 9106 "second recommended" parameters (the argon2-cffi default).
 _hasher = PasswordHasher()
@@ -58,7 +61,60 @@ def register_user(
     display_name: str,
     roles: set[Role] | None = None,
 ) -> User:
-    """Create an account; everyone is a donor, organisers opt in when they register."""
+    """Create an account, refusing a taken email (for the CLI and demo, not the web form).
+
+    Everyone is a donor; organisers opt in when they register. The registration page uses
+    ``sign_up`` instead, which never says whether an email is taken.
+    """
+    email, display_name = _check_registration(email, password, display_name)
+    if find_user_by_email(session, email) is not None:
+        raise Conflict(_("An account with that email already exists"), field="email")
+    return _create_user(session, email, _hasher.hash(password), display_name, roles)
+
+
+def sign_up(
+    session: Session,
+    *,
+    email: str,
+    password: str,
+    display_name: str,
+    roles: set[Role] | None = None,
+) -> User | None:
+    """Registration from the web: the new account, or None if the email already had one.
+
+    The caller must answer both cases alike (same page, message and status), so nobody can
+    learn from the form whether an address has an account; the owner of a taken address is
+    told instead (``tell_owner_of_registration_attempt``). The password is hashed either way
+    so both take the same time, and a concurrent registration of the same address, caught by
+    the UNIQUE email, also ends as None: an account is never created twice.
+    """
+    email, display_name = _check_registration(email, password, display_name)
+    password_hash = _hasher.hash(password)
+    existing = find_user_by_email(session, email)
+    if existing is None:
+        try:
+            with session.begin_nested():
+                return _create_user(session, email, password_hash, display_name, roles)
+        except sa.exc.IntegrityError:
+            existing = find_user_by_email(session, email)
+            if existing is None:  # pragma: no cover - the conflict was on something else
+                raise
+    tell_owner_of_registration_attempt(session, existing)
+    return None
+
+
+def tell_owner_of_registration_attempt(session: Session, owner: User) -> None:
+    """Someone tried to register with ``owner``'s email: the owner, and only they, should know.
+
+    This is where the "someone tried to register with your email; if it was you, log in
+    or reset your password" mail will be sent once Giving sends mail. Until then it is only
+    logged (by account id, not address) so the attempt is not lost.
+    """
+    del session  # the mail adapter will need it to queue the message
+    log.info("registration attempted with the email of existing account %s", owner.id)
+
+
+def _check_registration(email: str, password: str, display_name: str) -> tuple[str, str]:
     email = normalise_email(email)
     display_name = display_name.strip()
     if not display_name:
@@ -66,13 +122,21 @@ def register_user(
     if len(display_name) > 80:
         raise ValidationError(_("Use at most 80 characters for your name"), field="display_name")
     check_password_strength(password, email=email)
-    if find_user_by_email(session, email) is not None:
-        raise Conflict(_("An account with that email already exists"), field="email")
+    return email, display_name
+
+
+def _create_user(
+    session: Session,
+    email: str,
+    password_hash: str,
+    display_name: str,
+    roles: set[Role] | None,
+) -> User:
     wanted = {Role.DONOR} | (roles or set())
     user = User(
         email=email,
         display_name=display_name,
-        password_hash=_hasher.hash(password),
+        password_hash=password_hash,
         session_token=secrets.token_hex(16),
     )
     user.role_rows = [UserRole(role=role.value) for role in sorted(wanted)]
@@ -112,7 +176,7 @@ def change_password(session: Session, *, user: User, current: str, new: str) -> 
         raise ValidationError(_("Your current password is not right"), field="current") from None
     check_password_strength(new, email=user.email)
     user.password_hash = _hasher.hash(new)
-    user.session_token = secrets.token_hex(16)
+    _end_sessions(user)
     record_action(
         session,
         actor_id=user.id,
@@ -121,6 +185,46 @@ def change_password(session: Session, *, user: User, current: str, new: str) -> 
         subject_id=user.id,
     )
     session.flush()
+
+
+def _end_sessions(user: User) -> None:
+    """Invalidate every session and remember-me cookie of ``user`` on the server.
+
+    Cookies are signed, not stored, so a copy outlives a log-out in the browser; each one
+    carries the session token, which the user loader compares with the account's, and a
+    new token makes every cookie issued before it worthless.
+    """
+    user.session_token = secrets.token_hex(16)
+
+
+def log_out_everywhere(session: Session, *, user: User) -> None:
+    """Log-out: end this and every other session of the account, copied cookies included."""
+    _end_sessions(user)
+    session.flush()
+
+
+def set_account_active(session: Session, *, actor: User, user_id: int, active: bool) -> User:
+    """An admin disables an account (its sessions end at once) or enables it again."""
+    if not actor.is_admin:
+        raise PermissionDenied(_("Only an admin can disable or enable accounts"))
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(_("No such user"))
+    if user.id == actor.id and not active:
+        raise Conflict(_("You cannot disable your own account"))
+    if user.active != active:
+        user.active = active
+        # Enabling does not bring old sessions back: the person logs in again.
+        _end_sessions(user)
+        record_action(
+            session,
+            actor_id=actor.id,
+            action="user.enabled" if active else "user.disabled",
+            subject_type="user",
+            subject_id=user.id,
+        )
+        session.flush()
+    return user
 
 
 def load_user_for_session(session: Session, session_id: str) -> User | None:

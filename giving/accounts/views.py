@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from flask_limiter.util import get_remote_address
 from flask_login import login_user, logout_user
 
 from giving.accounts import services
@@ -16,7 +17,7 @@ from giving.db import transaction
 from giving.errors import DomainError
 from giving.extensions import limiter
 from giving.forms_util import attach_error
-from giving.web import db_session, login_required, require_actor
+from giving.web import current_actor, db_session, login_required, require_actor
 
 bp = Blueprint("accounts", __name__, url_prefix="/account")
 
@@ -38,7 +39,7 @@ def register() -> ResponseReturnValue:
         session = db_session()
         try:
             with transaction(session):
-                user = services.register_user(
+                services.sign_up(
                     session,
                     email=form.email.data,
                     password=form.password.data,
@@ -48,9 +49,16 @@ def register() -> ResponseReturnValue:
         except DomainError as exc:
             attach_error(form, exc)
         else:
-            login_user(user)
-            flash(_("Welcome to Giving, %(name)s.", name=user.display_name), "success")
-            return redirect(_safe_next(url_for("pages.home")))
+            # The same answer whether the account is new or the email already had one, so
+            # the form cannot be used to find out who has an account: nobody is logged in.
+            flash(
+                _(
+                    "Thank you for registering. Log in with your email address and password. "
+                    "If that address already had an account, nothing about it has changed."
+                ),
+                "success",
+            )
+            return redirect(url_for("accounts.login", next=_safe_next("") or None))
     status = 400 if form.is_submitted() else 200
     return render_template("accounts/register.html", form=form), status
 
@@ -78,13 +86,27 @@ def login() -> ResponseReturnValue:
 def logout() -> ResponseReturnValue:
     form = EmptyForm()
     if form.validate_on_submit():
+        actor = current_actor()
+        if actor is not None:
+            session = db_session()
+            with transaction(session):
+                services.log_out_everywhere(session, user=actor)
         logout_user()
         flash(_("You are logged out."), "info")
     return redirect(url_for("pages.home"))
 
 
+def _account_key() -> str:
+    """Rate-limit key of the logged-in account, so changing address does not reset it."""
+    actor = current_actor()
+    return f"account:{actor.id}" if actor is not None else f"ip:{get_remote_address()}"
+
+
 @bp.route("/password", methods=["GET", "POST"])
 @login_required
+# Each attempt checks the current password: without a limit, a borrowed or stolen session
+# could guess it and then lock the owner out by changing it.
+@limiter.limit("5 per 15 minutes;20 per day", methods=["POST"], key_func=_account_key)
 def change_password() -> ResponseReturnValue:
     form = ChangePasswordForm()
     if form.validate_on_submit():

@@ -41,6 +41,12 @@ class FeatureForm(FlaskForm):  # type: ignore[misc]
     featured = HiddenField(validators=[AnyOf(["0", "1"])])
 
 
+class AccountActiveForm(FlaskForm):  # type: ignore[misc]
+    """Disable ("0") or enable ("1") an account; disabling ends its sessions at once."""
+
+    active = HiddenField(validators=[AnyOf(["0", "1"])])
+
+
 class RoleForm(FlaskForm):  # type: ignore[misc]
     role = SelectField(
         _l("Role"),

@@ -15,6 +15,7 @@ from giving.accounts import services as accounts
 from giving.accounts.models import Role
 from giving.admin.forms import (
     ROLE_LABELS,
+    AccountActiveForm,
     CampaignStateFilter,
     FeatureForm,
     FreezeForm,
@@ -243,3 +244,23 @@ def grant_role(user_id: int) -> ResponseReturnValue:
 @bp.route("/users/<int:user_id>/roles/revoke", methods=["POST"])
 def revoke_role(user_id: int) -> ResponseReturnValue:
     return _role_change(user_id, grant=False)
+
+
+@bp.route("/users/<int:user_id>/active", methods=["POST"])
+def set_account_active(user_id: int) -> ResponseReturnValue:
+    form = AccountActiveForm()
+    if not form.validate_on_submit():
+        abort(400, description=_("Choose whether to disable or enable the account."))
+    active = form.active.data == "1"
+    session = db_session()
+    with transaction(session):
+        person = accounts.set_account_active(
+            session, actor=require_actor(), user_id=user_id, active=active
+        )
+    if active:
+        flash(_("%(name)s can log in again.", name=person.display_name), "success")
+    else:
+        flash(
+            _("%(name)s is disabled and logged out everywhere.", name=person.display_name), "info"
+        )
+    return redirect(url_for("admin.users", q=request.args.get("q") or None))

@@ -163,9 +163,9 @@ def accept_webhook(
 ) -> StoredEvent:
     """Everything ``POST /webhooks/stripe`` does, also called in-process by the sandbox.
 
-    Raises ``InvalidWebhook`` (nothing stored) for a missing, wrong or stale signature or a
-    body that is not an event; otherwise stores the event once, commits, and hands it to the
-    runner unless it was already settled.
+    Raises ``InvalidWebhook`` (nothing stored) for a missing, wrong, stale or future-dated
+    signature or a body that is not an event (or nests too deep to parse); otherwise stores
+    the event once, commits, and hands it to the runner unless it was already settled.
     """
     event = verify_event(payload, header, secret)
     with transaction(session):

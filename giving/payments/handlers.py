@@ -54,9 +54,11 @@ from giving.payments.models import (
     EventStatus,
     FlagKind,
     IntentStatus,
+    PaymentFlag,
     StripeEvent,
     StripeEventState,
 )
+from giving.payments.shapes import shape_problem
 
 log = logging.getLogger(__name__)
 
@@ -315,8 +317,9 @@ def gather_event(
 ) -> EventWork | None:
     """Ask the provider what the event needs, with no transaction or lock held.
 
-    None for an event type Giving does not use (marked ignored). A provider error marks
-    the event failed and re-raises.
+    None for an event type Giving does not use (marked ignored) and for one whose fields
+    its handler could never read (marked rejected and flagged, never retried). A provider
+    error marks the event failed and re-raises.
     """
     handler = HANDLERS.get(event["type"])
     if handler is None:
@@ -324,6 +327,10 @@ def gather_event(
             state = lock_state(session, event_pk)
             if state.status in RETRYABLE:
                 set_state(state, EventStatus.IGNORED, note="event type not used by Giving")
+        return None
+    problem = shape_problem(event)
+    if problem is not None:
+        _reject(session, event_pk, event, problem)
         return None
     try:
         gathered = handler[0](gateway, event)
@@ -403,3 +410,26 @@ def _mark_failed(session: Session, event_pk: int, exc: BaseException) -> None:
         if state.status in RETRYABLE:
             state.attempts += 1
             set_state(state, EventStatus.FAILED, note=f"{type(exc).__name__}: {exc}")
+
+
+def _reject(session: Session, event_pk: int, event: StripeDict, problem: str) -> None:
+    """Settle an event that can never be handled, and flag it so an admin sees it.
+
+    Retrying would fail the same way every time (its fields are not what Stripe sends), so
+    it is not marked failed: a redelivery and ``giving payments retry-events`` skip it.
+    """
+    log.warning("webhook event %s rejected: %s", event_pk, problem)
+    with transaction(session):
+        state = lock_state(session, event_pk)
+        if state.status not in RETRYABLE:
+            return
+        state.attempts += 1
+        set_state(state, EventStatus.REJECTED, note=problem)
+        session.add(
+            PaymentFlag(
+                kind=FlagKind.MALFORMED_EVENT.value,
+                event_pk=event_pk,
+                summary=f"{event.get('type')} event cannot be read: {problem}"[:300],
+                detail={"event_id": event.get("id"), "type": event.get("type"), "problem": problem},
+            )
+        )

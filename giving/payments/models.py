@@ -9,8 +9,10 @@
 - ``StripeEvent``: every accepted webhook event, raw, append-only (database triggers refuse
   UPDATE and DELETE), unique by Stripe's event id so a redelivery is recognised.
 - ``StripeEventState``: how far handling of an event got (handled, parked waiting for its
-  payment, flagged, ignored, failed); the mutable half, kept apart from the raw events.
-- ``PaymentFlag``: something an admin must look at (amount mismatch, unknown intent...).
+  payment, flagged, ignored, failed, rejected as unreadable); the mutable half, kept apart
+  from the raw events.
+- ``PaymentFlag``: something an admin must look at (amount mismatch, unknown intent, an
+  event Giving cannot read...).
 - ``SandboxObject``: the offline sandbox provider's own Stripe-shaped objects.
 """
 
@@ -46,6 +48,9 @@ class EventStatus(enum.StrEnum):
     FLAGGED = "flagged"
     IGNORED = "ignored"
     FAILED = "failed"  # an error; a redelivery or a retry runs it again
+    # Its fields are not what Stripe sends (an amount that is text...): it would fail the
+    # same way every time, so it is never retried; an admin sees its flag.
+    REJECTED = "rejected"
 
 
 class FlagKind(enum.StrEnum):
@@ -53,6 +58,7 @@ class FlagKind(enum.StrEnum):
     CURRENCY_MISMATCH = "currency_mismatch"
     UNKNOWN_INTENT = "unknown_intent"
     UNEXPECTED = "unexpected"
+    MALFORMED_EVENT = "malformed_event"
 
 
 def _enum_check(column: str, values: type[enum.StrEnum]) -> str:

@@ -1,9 +1,11 @@
 """``POST /webhooks/stripe``: check the signature on the raw body and hand the event on.
 
 No CSRF token (Stripe cannot send one; the signature is the authentication). A missing,
-wrong or stale signature answers 400 and records nothing; an accepted event is stored once
-and handled by the job runner (events.accept_webhook). Unknown event types are stored and
-answered 200, then ignored by the handler.
+wrong, stale or future-dated signature, or a body nested too deep to parse safely, answers
+400 and records nothing; an accepted event is stored once and handled by the job runner
+(events.accept_webhook). Unknown event types are stored and answered 200, then ignored by
+the handler; an event whose fields its handler cannot read is answered 200 too (a
+redelivery would not change it), rejected for good and flagged for an admin.
 """
 
 from __future__ import annotations

@@ -197,3 +197,32 @@ def test_an_admin_cannot_remove_their_own_admin_role(
     assert response.status_code == 409
     session.expire_all()
     assert admin.is_admin
+
+
+def test_an_admin_disables_an_account_from_the_users_page_which_logs_it_out(
+    app: Flask, client: FlaskClient, session: Session, admin: User
+) -> None:
+    person = make_organiser(session, name="Wu Suspicious")
+    theirs = app.test_client()
+    log_in(theirs, person)
+    assert theirs.get("/my/campaigns").status_code == 200
+
+    response = client.post(f"/admin/users/{person.id}/active", data={"active": "0"})
+    assert response.status_code == 302
+    assert "Disabled" in text(client.get("/admin/users"))
+    assert theirs.get("/my/campaigns").status_code == 302
+    assert "user.disabled" in actions(session)
+
+    assert client.post(f"/admin/users/{person.id}/active", data={"active": "1"}).status_code == 302
+    session.expire_all()
+    assert person.active
+    assert "user.enabled" in actions(session)
+
+
+def test_an_admin_cannot_disable_their_own_account(
+    client: FlaskClient, session: Session, admin: User
+) -> None:
+    assert client.post(f"/admin/users/{admin.id}/active", data={"active": "0"}).status_code == 409
+    assert client.post(f"/admin/users/{admin.id}/active", data={"active": "x"}).status_code == 400
+    session.expire_all()
+    assert admin.active

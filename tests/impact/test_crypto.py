@@ -108,6 +108,8 @@ def test_the_app_refuses_to_start_in_production_without_a_data_key(
         "SECRET_KEY": "s" * 48,
         "DATABASE_URL": "postgresql://giving@127.0.0.1:1/never-connected",
         "GIVING_INSTANCE": str(tmp_path),
+        # Production refuses per-process rate limits; the store is never connected to here.
+        "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:1/0",
     }
     with pytest.raises(ConfigError, match="GIVING_DATA_KEY"):
         create_app(settings=load_settings(environ))

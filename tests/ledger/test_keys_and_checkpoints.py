@@ -41,6 +41,7 @@ def test_production_never_invents_a_missing_key(tmp_path: Path) -> None:
             "SECRET_KEY": "s" * 40,
             "DATABASE_URL": "postgresql://db/giving",
             "GIVING_DATA_KEY": "d" * 40,
+            "RATELIMIT_STORAGE_URI": "redis://redis/0",
         }
     )
 

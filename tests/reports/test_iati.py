@@ -194,6 +194,7 @@ def test_production_starts_with_the_placeholder_publisher_and_exports_carry_the_
             "SECRET_KEY": "s" * 48,
             "DATABASE_URL": "postgresql://db/giving",
             "GIVING_DATA_KEY": "k" * 40,
+            "RATELIMIT_STORAGE_URI": "redis://redis/0",
         }
     )
     assert settings.iati_org_is_placeholder
