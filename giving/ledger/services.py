@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from giving.ledger.canonical import Posting
-from giving.ledger.checkpoint import sign_checkpoint
+from giving.ledger.checkpoint import sign_checkpoint, verifier_key
 from giving.ledger.models import LedgerCheckpoint, LedgerEntry, LedgerPosting
 from giving.ledger.rules import draft_entry
 from giving.ledger.sealing import seal
@@ -101,17 +101,36 @@ def make_checkpoint(
     """
     size = log_size(session)
     root = load_frontier(session, size).root()
-    note = sign_checkpoint(origin, size, root, key, key_name or origin)
-    checkpoint = LedgerCheckpoint(tree_size=size, root=root, note=note)
+    name = key_name or origin
+    note = sign_checkpoint(origin, size, root, key, name)
+    checkpoint = LedgerCheckpoint(
+        tree_size=size,
+        root=root,
+        note=note,
+        origin=origin,
+        key_name=name,
+        key_id=verifier_key(name, key).key_id,
+    )
     session.add(checkpoint)
     session.flush()
     return checkpoint
 
 
-def latest_checkpoint(session: Session) -> LedgerCheckpoint | None:
-    """The most recent stored checkpoint (largest tree, then newest)."""
+def latest_checkpoint(
+    session: Session, *, signed_as: tuple[str, Ed25519PrivateKey] | None = None
+) -> LedgerCheckpoint | None:
+    """The most recent stored checkpoint (largest tree, then newest).
+
+    With ``signed_as=(origin, key)``, only one signed under that origin by that key: what a
+    receipt, report or export may reuse beside the verifier key it publishes now.
+    """
+    statement = sa.select(LedgerCheckpoint)
+    if signed_as is not None:
+        origin, key = signed_as
+        statement = statement.where(
+            LedgerCheckpoint.origin == origin,
+            LedgerCheckpoint.key_id == verifier_key(origin, key).key_id,
+        )
     return session.scalar(
-        sa.select(LedgerCheckpoint)
-        .order_by(LedgerCheckpoint.tree_size.desc(), LedgerCheckpoint.id.desc())
-        .limit(1)
+        statement.order_by(LedgerCheckpoint.tree_size.desc(), LedgerCheckpoint.id.desc()).limit(1)
     )

@@ -1,0 +1,43 @@
+"""books: checkpoints record the origin and key they were signed under; late-gift flags
+
+Checkpoint notes were always signed under an origin (the log's name) and a key, but
+verification took both from the current settings, and the origin followed the web address:
+after a change of address every old checkpoint failed. Each new checkpoint now stores its
+origin, key name and key ID beside the note. Checkpoints stored before this revision keep
+NULL there (the table is append-only, and their notes say the same thing), and verification
+reads their origin and signer from the note itself.
+
+A payment completed after a campaign's end is still recorded (the money moved) and flagged
+for the campaign's host: the flag kind ``after_end`` joins the payment flags' check, and a
+flag names the campaign it concerns so organiser and host pages can list it.
+
+Revision ID: 0010_books
+Revises: 0009
+Create Date: 2026-12-08 00:00:00.000000
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0010_books"
+down_revision: str | None = "0009"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    # Plain ADD COLUMN on both backends: no table rebuild, so the append-only triggers stay.
+    op.add_column("ledger_checkpoints", sa.Column("origin", sa.Text(), nullable=True))
+    op.add_column("ledger_checkpoints", sa.Column("key_name", sa.Text(), nullable=True))
+    op.add_column(
+        "ledger_checkpoints", sa.Column("key_id", sa.LargeBinary(length=4), nullable=True)
+    )
+
+
+def downgrade() -> None:
+    for column in ("key_id", "key_name", "origin"):
+        op.drop_column("ledger_checkpoints", column)
