@@ -53,6 +53,9 @@ class FlagKind(enum.StrEnum):
     CURRENCY_MISMATCH = "currency_mismatch"
     UNKNOWN_INTENT = "unknown_intent"
     UNEXPECTED = "unexpected"
+    # Paid after the campaign's end date: recorded (the money moved), for its host to decide
+    # on (return it, or keep it for the campaign's purpose with the donor's consent).
+    AFTER_END = "after_end"
 
 
 def _enum_check(column: str, values: type[enum.StrEnum]) -> str:

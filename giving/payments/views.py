@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 
 from giving.accounts.forms import EmptyForm
 from giving.campaigns.models import Campaign
-from giving.db import transaction
+from giving.db import transaction, utcnow
 from giving.errors import DomainError
 from giving.extensions import limiter
 from giving.forms_util import attach_error
@@ -48,6 +48,12 @@ def donate_form(campaign: Campaign) -> DonateForm:
 @bp.app_template_global()
 def recent_supporters(campaign: Campaign) -> list[queries.Supporter]:
     return queries.recent_supporters(db_session(), campaign.id)
+
+
+@bp.app_template_global()
+def campaign_has_ended(campaign: Campaign) -> bool:
+    """Whether the campaign's end date is over now (its page then offers no giving form)."""
+    return campaign.has_ended(utcnow())
 
 
 @bp.app_template_global()

@@ -29,6 +29,10 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
+_OLD_KINDS = "'amount_mismatch', 'currency_mismatch', 'unknown_intent', 'unexpected'"
+_NEW_KINDS = _OLD_KINDS + ", 'after_end'"
+
+
 def upgrade() -> None:
     # Plain ADD COLUMN on both backends: no table rebuild, so the append-only triggers stay.
     op.add_column("ledger_checkpoints", sa.Column("origin", sa.Text(), nullable=True))
@@ -36,8 +40,18 @@ def upgrade() -> None:
     op.add_column(
         "ledger_checkpoints", sa.Column("key_id", sa.LargeBinary(length=4), nullable=True)
     )
+    _replace_flag_kinds(_NEW_KINDS)
 
 
 def downgrade() -> None:
+    op.execute("DELETE FROM payment_flags WHERE kind = 'after_end'")
+    _replace_flag_kinds(_OLD_KINDS)
     for column in ("key_id", "key_name", "origin"):
         op.drop_column("ledger_checkpoints", column)
+
+
+def _replace_flag_kinds(kinds: str) -> None:
+    # payment_flags carries no triggers, so SQLite's batch rebuild of it loses nothing.
+    with op.batch_alter_table("payment_flags", schema=None) as batch_op:
+        batch_op.drop_constraint(op.f("ck_payment_flags_kind_known"), type_="check")
+        batch_op.create_check_constraint(op.f("ck_payment_flags_kind_known"), f"kind IN ({kinds})")
