@@ -199,3 +199,19 @@ def test_ended_campaigns_are_closed_by_the_periodic_command(
     result = runner.invoke(args=["campaigns", "close-ended"])
     assert result.exit_code == 0, result.output
     assert "Closed 0 ended campaigns." in result.output
+
+
+def test_on_the_last_day_the_stripe_checkout_expires_when_the_campaign_ends(
+    session: Session, campaign: Campaign, stripe_client: FlaskClient, fake_stripe: FakeStripe
+) -> None:
+    _end(session, campaign, _shanghai_today())
+    response = stripe_client.post(
+        f"/campaigns/{campaign.public_id}/give",
+        data={"preset": "5000", "frequency": "one_off", "display_name": "Li Wei"},
+    )
+
+    assert response.status_code == 303
+    (created,) = fake_stripe.requests_to("POST", "/v1/checkout/sessions")
+    assert campaign.ends_at is not None
+    expected = max(campaign.ends_at, utcnow() + dt.timedelta(minutes=31))
+    assert abs(int(created.params["expires_at"]) - expected.timestamp()) < 120
