@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from giving.ledger.canonical import Posting
-from giving.ledger.checkpoint import sign_checkpoint, verifier_key
+from giving.ledger.checkpoint import parse_checkpoint, sign_checkpoint, verifier_key
 from giving.ledger.models import LedgerCheckpoint, LedgerEntry, LedgerPosting
 from giving.ledger.rules import draft_entry
 from giving.ledger.sealing import seal
@@ -114,6 +114,15 @@ def make_checkpoint(
     session.add(checkpoint)
     session.flush()
     return checkpoint
+
+
+def signed_under(checkpoint: LedgerCheckpoint) -> tuple[str, str]:
+    """(origin, key name) a checkpoint was signed under: stored beside it, or for checkpoints
+    from before migration 0010, as its note states them (the first signature is Giving's)."""
+    if checkpoint.origin is not None and checkpoint.key_name is not None:
+        return checkpoint.origin, checkpoint.key_name
+    note = parse_checkpoint(checkpoint.note)
+    return note.origin, note.signatures[0].key_name
 
 
 def latest_checkpoint(

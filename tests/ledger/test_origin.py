@@ -8,11 +8,17 @@ import dataclasses
 
 import pytest
 from flask import Flask
-from flask.testing import FlaskCliRunner
+from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy.orm import Session
 
 from giving.config import DEFAULT_LEDGER_ORIGIN, ConfigError, load_settings
-from giving.ledger.checkpoint import format_vkey, parse_checkpoint, sign_checkpoint, verifier_key
+from giving.ledger.checkpoint import (
+    format_vkey,
+    parse_checkpoint,
+    sign_checkpoint,
+    verifier_key,
+    verify_checkpoint,
+)
 from giving.ledger.keys import ledger_origin, load_signing_key
 from giving.ledger.models import LedgerCheckpoint
 from giving.ledger.services import latest_checkpoint, make_checkpoint
@@ -135,3 +141,19 @@ def test_receipts_and_reports_reuse_only_a_checkpoint_signed_as_they_publish(
     fresh = make_checkpoint(session, key, origin=DEFAULT_LEDGER_ORIGIN)
     _legacy_checkpoint(session, key, "127.0.0.1:5000/ledger")
     assert latest_checkpoint(session, signed_as=(DEFAULT_LEDGER_ORIGIN, key)) is fresh
+
+
+def test_the_api_says_what_the_latest_checkpoint_was_signed_under(
+    session: Session, app: Flask, client: FlaskClient
+) -> None:
+    key = load_signing_key(app.extensions["giving.settings"])
+    _legacy_checkpoint(session, key, "127.0.0.1:5000/ledger")
+
+    checkpoint = client.get("/api/v1/ledger/checkpoint").get_json()
+
+    assert (checkpoint["origin"], checkpoint["key_name"]) == (
+        "127.0.0.1:5000/ledger",
+        "127.0.0.1:5000/ledger",
+    )
+    vkey = format_vkey(checkpoint["key_name"], key)
+    assert verify_checkpoint(checkpoint["note"], vkey, origin=checkpoint["origin"])
