@@ -88,8 +88,32 @@ def demo_command() -> None:
     click.echo(report)
 
 
+@click.group("campaigns", help="Campaign maintenance.")
+def campaigns_group() -> None:
+    pass
+
+
+@campaigns_group.command(
+    "close-ended", help="Close live campaigns whose end date is over (run it periodically)."
+)
+@with_appcontext
+def campaigns_close_ended() -> None:
+    from giving.campaigns.services import close_ended
+    from giving.db import transaction, utcnow
+
+    session = cli_session()
+    try:
+        with transaction(session):
+            closed = [c.public_id for c in close_ended(session, now=utcnow())]
+    finally:
+        session.close()
+    click.echo(
+        f"Closed {len(closed)} ended campaigns" + (f": {', '.join(closed)}" if closed else ".")
+    )
+
+
 def register_commands(app: Flask) -> None:
-    for command in (db_group, admin_group, demo_command):
+    for command in (db_group, admin_group, demo_command, campaigns_group):
         app.cli.add_command(command)
     # Ledger: `giving ledger …`, `giving keys …`, `giving export …`.
     from giving.ledger.cli import export_group, keys_group, ledger_group

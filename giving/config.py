@@ -28,6 +28,10 @@ PER_PROCESS_LIMIT_STORE = "memory://"
 # risk, and an operator not yet registered with IATI still owes auditors the export. Instead
 # every export made with it says, in the file, that it must not go to the IATI Registry.
 DEV_IATI_ORG_REF = "AA-AAA-GIVING-DEV"
+# The ledger's name (its C2SP checkpoint origin and key name) when GIVING_LEDGER_ORIGIN is not
+# set. A log's origin is its identity, so it never follows GIVING_PUBLIC_URL: moving the site
+# must not rename the log. Deployments set their own once, e.g. giving.example.org/ledger.
+DEFAULT_LEDGER_ORIGIN = "giving.local/ledger"
 # IATI OrganisationType codelist (2.03): 10 government, 11 local government, 15 other public
 # sector, 21 international NGO, 22 national NGO, 23 regional NGO, 24 partner-country-based
 # NGO, 30 public-private partnership, 40 multilateral, 60 foundation, 70-73 private sector,
@@ -57,6 +61,7 @@ class Settings:
     storage: str
     public_base_url: str
     suppression_threshold: int
+    ledger_origin: str = DEFAULT_LEDGER_ORIGIN
     data_key: str | None = None
     # Where rate-limit counts live (a flask-limiter storage URI): RATELIMIT_STORAGE_URI, else
     # REDIS_URL, else this process's memory.
@@ -111,6 +116,9 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         storage=env_vars.get("GIVING_STORAGE", str(instance_path / "files")),
         public_base_url=env_vars.get("GIVING_PUBLIC_URL", "http://127.0.0.1:5000").rstrip("/"),
         suppression_threshold=_parse_threshold(env_vars.get("GIVING_SUPPRESSION_THRESHOLD")),
+        ledger_origin=check_ledger_origin(
+            env_vars.get("GIVING_LEDGER_ORIGIN", "").strip() or DEFAULT_LEDGER_ORIGIN
+        ),
         data_key=env_vars.get("GIVING_DATA_KEY") or None,
         rate_limit_storage=(
             env_vars.get("RATELIMIT_STORAGE_URI", "").strip()
@@ -171,6 +179,17 @@ def _parse_seconds(env_vars: dict[str, str], name: str, default: int) -> int:
     if value < 0:
         raise ConfigError(f"{name} may not be negative")
     return value
+
+
+def check_ledger_origin(origin: str) -> str:
+    """``origin`` if it can name the log in checkpoints: it is also the signing key's name in
+    C2SP signed notes, so one line without spaces or '+'."""
+    if any(ch.isspace() or ch == "+" or ord(ch) < 0x20 for ch in origin):
+        raise ConfigError(
+            "GIVING_LEDGER_ORIGIN must be a name without spaces or '+', conventionally a host "
+            f"and path such as giving.example.org/ledger, not {origin!r}"
+        )
+    return origin
 
 
 def check_iati_org_ref(ref: str) -> str:

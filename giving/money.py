@@ -92,3 +92,31 @@ def parse_major_amount(text: str, currency: str) -> Money:
     if amount > MAX_AMOUNT_MINOR:
         raise ValidationError(_("That amount is larger than Giving accepts"), field="amount")
     return Money(amount, currency)
+
+
+# Stripe settles in currencies campaigns do not take; these are the ones whose minor unit is
+# not a hundredth (ISO 4217 exponents, as Stripe's "zero-decimal" and three-decimal lists).
+_OTHER_EXPONENTS: dict[str, int] = {
+    **dict.fromkeys(
+        (
+            "BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "MGA", "PYG", "RWF",
+            "UGX", "VND", "VUV", "XAF", "XOF", "XPF",
+        ),
+        0,
+    ),
+    **dict.fromkeys(("BHD", "JOD", "KWD", "OMR", "TND"), 3),
+}  # fmt: skip
+
+
+def minor_unit_exponent(currency: str) -> int:
+    """Decimal places of ``currency``'s minor unit (2 for any currency not listed otherwise)."""
+    code = currency.upper()
+    return CURRENCY_EXPONENTS.get(code, _OTHER_EXPONENTS.get(code, 2))
+
+
+def format_major(amount_minor: int, currency: str) -> str:
+    """Exact decimal text of a minor-unit amount: (79, "CNY") -> "0.79"; integers only."""
+    exponent = minor_unit_exponent(currency)
+    sign = "-" if amount_minor < 0 else ""
+    whole, fraction = divmod(abs(amount_minor), 10**exponent)
+    return f"{sign}{whole}.{fraction:0{exponent}d}" if exponent else f"{sign}{whole}"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
@@ -61,6 +62,11 @@ _CATEGORY_LABELS = {
     CampaignCategory.TRANSPORT: _l("Transport"),
     CampaignCategory.OTHER: _l("Other"),
 }
+# A campaign's dates are days where it raises money. Giving serves campaigns in China first,
+# so they are days in China Standard Time: a campaign ending on 1 March takes gifts until
+# midnight at the end of 1 March in Beijing (16:00 UTC), wherever the donor or server is.
+CAMPAIGN_TIME_ZONE = ZoneInfo("Asia/Shanghai")
+
 # Anyone may read a campaign in these states; drafts and reviews are for organisers and admins.
 PUBLIC_STATES = frozenset({CampaignState.LIVE, CampaignState.CLOSED, CampaignState.FROZEN})
 # States a visitor can filter the campaign list by; frozen ones are reachable by link only.
@@ -141,6 +147,25 @@ class Campaign(Base):
     @property
     def is_public(self) -> bool:
         return self.state in PUBLIC_STATES
+
+    @property
+    def ends_at(self) -> dt.datetime | None:
+        """The moment giving stops (UTC): the end of ``ends_on`` in CAMPAIGN_TIME_ZONE."""
+        if self.ends_on is None:
+            return None
+        midnight = dt.datetime.combine(
+            self.ends_on + dt.timedelta(days=1), dt.time(), tzinfo=CAMPAIGN_TIME_ZONE
+        )
+        return midnight.astimezone(dt.UTC)
+
+    def has_ended(self, at: dt.datetime) -> bool:
+        """Whether the end date was over at ``at`` (timezone-aware)."""
+        ends_at = self.ends_at
+        return ends_at is not None and at >= ends_at
+
+    def takes_gifts(self, at: dt.datetime) -> bool:
+        """Live and not past its end date: the one rule every way of giving checks."""
+        return self.state == CampaignState.LIVE and not self.has_ended(at)
 
     @property
     def state_enum(self) -> CampaignState:

@@ -139,10 +139,13 @@ def _manage_page(
     action_error: str | None = None,
     status: int = 200,
 ) -> ResponseReturnValue:
+    from giving.payments.queries import late_gift_flags  # payments builds on campaigns
+
     return (
         render_template(
             "campaigns/manage.html",
             campaign=campaign,
+            late_gifts=late_gift_flags(db_session(), [campaign.id]),
             action_error=action_error,
             update_form=update_form or UpdateForm(prefix="update", formdata=None),
             invite_form=invite_form or InviteForm(prefix="invite", formdata=None),

@@ -22,6 +22,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+import sqlalchemy as sa
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
@@ -368,6 +369,36 @@ def close(session: Session, *, actor: User, campaign: Campaign) -> Campaign:
     _audit(session, actor, "campaign.closed", campaign)
     session.flush()
     return campaign
+
+
+def close_ended(session: Session, *, now: dt.datetime) -> list[Campaign]:
+    """Close every live campaign whose end date is over (``giving campaigns close-ended``,
+    run periodically). Giving already stopped at the end; this makes the state say so, as
+    an organiser's close would, recorded with no actor and the end date as the reason."""
+    live = session.scalars(
+        sa.select(Campaign)
+        .where(Campaign.state == CampaignState.LIVE.value, Campaign.ends_on.is_not(None))
+        .order_by(Campaign.id)
+    )
+    closed = []
+    for campaign in live:
+        if not campaign.has_ended(now):
+            continue
+        campaign.state = CampaignState.CLOSED.value
+        campaign.closed_at = now
+        campaign.featured = False
+        assert campaign.ends_on is not None
+        _audit(
+            session,
+            None,
+            "campaign.closed",
+            campaign,
+            reason="end date passed",
+            ends_on=campaign.ends_on.isoformat(),
+        )
+        closed.append(campaign)
+    session.flush()
+    return closed
 
 
 def freeze(session: Session, *, actor: User, campaign: Campaign, reason: str) -> Campaign:

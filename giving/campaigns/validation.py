@@ -16,7 +16,12 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
-from giving.campaigns.models import Campaign, CampaignCategory, ContentLanguage
+from giving.campaigns.models import (
+    CAMPAIGN_TIME_ZONE,
+    Campaign,
+    CampaignCategory,
+    ContentLanguage,
+)
 from giving.campaigns.regions import is_region
 from giving.db import utcnow
 from giving.errors import ValidationError
@@ -33,7 +38,8 @@ _RESERVED_SLUGS = frozenset({"by-id", "new"})
 
 
 def today() -> dt.date:
-    return utcnow().date()
+    """Today where campaigns keep their dates (models.CAMPAIGN_TIME_ZONE)."""
+    return utcnow().astimezone(CAMPAIGN_TIME_ZONE).date()
 
 
 def new_public_id() -> str:

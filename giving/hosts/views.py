@@ -17,6 +17,7 @@ from giving.forms_util import attach_error
 from giving.hosts import services
 from giving.hosts.forms import ChooseHostForm, HostForm, MemberForm
 from giving.hosts.models import HostOrganisation
+from giving.payments.queries import late_gift_flags
 from giving.web import db_session, login_required, require_actor
 
 bp = Blueprint("hosts", __name__)
@@ -194,4 +195,5 @@ def my_hosts() -> ResponseReturnValue:
         memberships=memberships,
         hosted=hosted,
         pending=pending_for_decider(session, finance_campaigns),
+        late_gifts=late_gift_flags(session, [c.id for cs in hosted.values() for c in cs]),
     )

@@ -20,7 +20,7 @@ from giving.ledger.keys import (
     vkey_text,
 )
 from giving.ledger.queries import campaign_exists, entry_page, published_entry
-from giving.ledger.services import latest_checkpoint
+from giving.ledger.services import latest_checkpoint, signed_under
 from giving.ledger.tree import LedgerTree
 from giving.web import db_session, settings
 
@@ -61,12 +61,16 @@ def latest() -> Response:
     checkpoint = latest_checkpoint(db_session())
     if checkpoint is None:
         raise NotFound(_("No checkpoint has been published yet"))
+    # What it was signed under, which may predate the log's present name (GIVING_LEDGER_ORIGIN).
+    origin, key_name = signed_under(checkpoint)
     return jsonify(
         {
             "tree_size": checkpoint.tree_size,
             "root": checkpoint.root.hex(),
             "note": checkpoint.note,
             "created_at": checkpoint.created_at.isoformat().replace("+00:00", "Z"),
+            "origin": origin,
+            "key_name": key_name,
         }
     )
 

@@ -59,7 +59,7 @@ def ledger_group() -> None:
 @with_appcontext
 def ledger_verify(vkey_option: str | None, workers: int | None, figures: bool) -> None:
     from giving.ledger.checkpoint import CheckpointError, parse_vkey
-    from giving.ledger.keys import ledger_origin, load_signing_key, vkey_text
+    from giving.ledger.keys import load_signing_key, vkey_text
     from giving.ledger.verify import LedgerCorrupt, verify_ledger
 
     settings = _settings()
@@ -90,12 +90,9 @@ def ledger_verify(vkey_option: str | None, workers: int | None, figures: bool) -
             # One snapshot for both passes, so entries sealed meanwhile are in neither. (A
             # session bound to a connection already in a transaction, as in tests, keeps it.)
             session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
-        report = verify_ledger(
-            session,
-            vkey,
-            origin=None if vkey_option else ledger_origin(settings),
-            workers=workers,
-        )
+        # Each checkpoint is checked against the origin and key name it was signed under,
+        # never against today's settings: renaming the log must not fail old checkpoints.
+        report = verify_ledger(session, vkey, workers=workers)
         replayed = check_figures(session) if figures else None
     except (LedgerCorrupt, FiguresMismatch) as exc:
         click.echo(f"FAILED: {exc.message}", err=True)
@@ -353,7 +350,7 @@ def export_jsonl(target: str, output: Path, checkpoint_out: Path | None) -> None
             key = load_signing_key(settings)
             vkey = vkey_text(settings, key)
             with transaction(session):
-                latest = latest_checkpoint(session)
+                latest = latest_checkpoint(session, signed_as=(ledger_origin(settings), key))
                 if latest is None or latest.tree_size != log_size(session):
                     latest = make_checkpoint(session, key, origin=ledger_origin(settings))
                 tree_size, note = latest.tree_size, latest.note

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -32,10 +31,13 @@ DEFAULT_KEY_FILE = "signing-key.pem"
 
 
 def ledger_origin(settings: Settings) -> str:
-    """The checkpoint origin, e.g. ``giving.example.org/ledger``, from GIVING_PUBLIC_URL."""
-    parts = urlsplit(settings.public_base_url)
-    host = parts.netloc or parts.path or "giving.local"
-    return f"{host.split('@')[-1]}/ledger"
+    """The log's name in new checkpoints, e.g. ``giving.example.org/ledger``.
+
+    It is GIVING_LEDGER_ORIGIN (default config.DEFAULT_LEDGER_ORIGIN), never derived from
+    the web address: a log's origin is its identity, and checkpoints already published keep
+    the origin they were signed under (verification checks each against its own).
+    """
+    return settings.ledger_origin
 
 
 def is_default_key_path(settings: Settings) -> bool:

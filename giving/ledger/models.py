@@ -124,7 +124,14 @@ class LedgerNode(Base):
 
 
 class LedgerCheckpoint(Base):
-    """A signed C2SP checkpoint note for (tree_size, root), as published."""
+    """A signed C2SP checkpoint note for (tree_size, root), as published.
+
+    ``origin``, ``key_name`` and ``key_id`` say which log name and which key the note was
+    signed under, so verification checks each checkpoint against its own (the log's name
+    and the key may change over the years; what was signed never does). Checkpoints stored
+    before migration 0010 have them only in the note itself (NULL here): the table is
+    append-only, so they are read from the note's origin line and signature lines instead.
+    """
 
     __tablename__ = "ledger_checkpoints"
 
@@ -132,6 +139,9 @@ class LedgerCheckpoint(Base):
     tree_size: Mapped[int] = mapped_column(sa.BigInteger)
     root: Mapped[bytes] = mapped_column(sa.LargeBinary(HASH_BYTES))
     note: Mapped[str] = mapped_column(sa.Text)
+    origin: Mapped[str | None] = mapped_column(sa.Text)
+    key_name: Mapped[str | None] = mapped_column(sa.Text)
+    key_id: Mapped[bytes | None] = mapped_column(sa.LargeBinary(4))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
     __table_args__ = (

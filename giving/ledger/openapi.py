@@ -168,6 +168,12 @@ SCHEMAS: dict[str, Any] = {
             "root": HEX_HASH,
             "note": {"type": "string", "description": "The signed note, verbatim"},
             "created_at": {"type": "string", "format": "date-time"},
+            "origin": {"type": "string", "description": "The origin it was signed under"},
+            "key_name": {
+                "type": "string",
+                "description": "The key name it was signed under (with the public key, "
+                "this gives the vkey that verifies it, even after the log was renamed)",
+            },
         },
     },
     "PublicKey": {

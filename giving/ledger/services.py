@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from giving.ledger.canonical import Posting
-from giving.ledger.checkpoint import sign_checkpoint
+from giving.ledger.checkpoint import parse_checkpoint, sign_checkpoint, verifier_key
 from giving.ledger.models import LedgerCheckpoint, LedgerEntry, LedgerPosting
 from giving.ledger.rules import draft_entry
 from giving.ledger.sealing import seal
@@ -101,17 +101,45 @@ def make_checkpoint(
     """
     size = log_size(session)
     root = load_frontier(session, size).root()
-    note = sign_checkpoint(origin, size, root, key, key_name or origin)
-    checkpoint = LedgerCheckpoint(tree_size=size, root=root, note=note)
+    name = key_name or origin
+    note = sign_checkpoint(origin, size, root, key, name)
+    checkpoint = LedgerCheckpoint(
+        tree_size=size,
+        root=root,
+        note=note,
+        origin=origin,
+        key_name=name,
+        key_id=verifier_key(name, key).key_id,
+    )
     session.add(checkpoint)
     session.flush()
     return checkpoint
 
 
-def latest_checkpoint(session: Session) -> LedgerCheckpoint | None:
-    """The most recent stored checkpoint (largest tree, then newest)."""
+def signed_under(checkpoint: LedgerCheckpoint) -> tuple[str, str]:
+    """(origin, key name) a checkpoint was signed under: stored beside it, or for checkpoints
+    from before migration 0010, as its note states them (the first signature is Giving's)."""
+    if checkpoint.origin is not None and checkpoint.key_name is not None:
+        return checkpoint.origin, checkpoint.key_name
+    note = parse_checkpoint(checkpoint.note)
+    return note.origin, note.signatures[0].key_name
+
+
+def latest_checkpoint(
+    session: Session, *, signed_as: tuple[str, Ed25519PrivateKey] | None = None
+) -> LedgerCheckpoint | None:
+    """The most recent stored checkpoint (largest tree, then newest).
+
+    With ``signed_as=(origin, key)``, only one signed under that origin by that key: what a
+    receipt, report or export may reuse beside the verifier key it publishes now.
+    """
+    statement = sa.select(LedgerCheckpoint)
+    if signed_as is not None:
+        origin, key = signed_as
+        statement = statement.where(
+            LedgerCheckpoint.origin == origin,
+            LedgerCheckpoint.key_id == verifier_key(origin, key).key_id,
+        )
     return session.scalar(
-        sa.select(LedgerCheckpoint)
-        .order_by(LedgerCheckpoint.tree_size.desc(), LedgerCheckpoint.id.desc())
-        .limit(1)
+        statement.order_by(LedgerCheckpoint.tree_size.desc(), LedgerCheckpoint.id.desc()).limit(1)
     )

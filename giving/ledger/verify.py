@@ -29,7 +29,15 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from giving.ledger.canonical import GENESIS_CHAIN_HASH, chain_hash
-from giving.ledger.checkpoint import CheckpointError, VerifierKey, verify_checkpoint
+from giving.ledger.checkpoint import (
+    Checkpoint,
+    CheckpointError,
+    VerifierKey,
+    key_id,
+    parse_checkpoint,
+    parse_vkey,
+    verify_checkpoint,
+)
 from giving.ledger.leafhash import LeafRow, hash_rows, leaf_input_fast, row_leaf_hash
 from giving.ledger.merkle import EMPTY_ROOT
 from giving.ledger.models import LedgerCheckpoint, LedgerEntry, LedgerNode, LedgerPosting
@@ -66,6 +74,9 @@ class _StoredCheckpoint:
     tree_size: int
     root: bytes
     note: str
+    origin: str | None  # what it was signed under; None for checkpoints from before 0010
+    key_name: str | None
+    key_id: bytes | None
 
 
 @dataclass(frozen=True)
@@ -87,8 +98,12 @@ def verify_ledger(
 ) -> VerifyReport:
     """Verify everything; raise LedgerCorrupt at the first problem.
 
-    ``vkey`` checks the checkpoint signatures (and ``origin``, if given, their origin line);
-    with no key, a ledger that has checkpoints cannot be verified and is reported as such.
+    ``vkey`` is the platform's public key. Each checkpoint is checked against the origin and
+    key name it was signed under (stored beside it, or for older checkpoints stated by its
+    note), with that public key, so a later change of the log's name or of the web address
+    does not make old checkpoints fail; a stored origin or key ID that disagrees with the
+    note is reported. ``origin``, if given, additionally pins every checkpoint to one log.
+    With no key, a ledger that has checkpoints cannot be verified and is reported as such.
     ``workers`` processes rebuild leaves: 0 (the default) does it all here; None picks a
     number from the CPUs available once the ledger has PARALLEL_FROM entries. Workers are
     started with ``spawn``, which re-imports the calling program's main module, so only
@@ -97,13 +112,24 @@ def verify_ledger(
     """
     connection = session.connection()
     checkpoints = [
-        _StoredCheckpoint(int(i), int(size), bytes(root), note)
-        for i, size, root, note in connection.execute(
+        _StoredCheckpoint(
+            int(i),
+            int(size),
+            bytes(root),
+            note,
+            signed_origin,
+            key_name,
+            None if signer_id is None else bytes(signer_id),
+        )
+        for i, size, root, note, signed_origin, key_name, signer_id in connection.execute(
             sa.select(
                 LedgerCheckpoint.id,
                 LedgerCheckpoint.tree_size,
                 LedgerCheckpoint.root,
                 LedgerCheckpoint.note,
+                LedgerCheckpoint.origin,
+                LedgerCheckpoint.key_name,
+                LedgerCheckpoint.key_id,
             ).order_by(LedgerCheckpoint.id)
         )
     ]
@@ -256,11 +282,48 @@ def _check_signature(
     if vkey is None:
         raise LedgerCorrupt(f"{where}: cannot check its signature without the public key")
     try:
-        parsed = verify_checkpoint(checkpoint.note, vkey, origin=origin)
+        trusted = parse_vkey(vkey) if isinstance(vkey, str) else vkey
+        note = parse_checkpoint(checkpoint.note)
+        signed_origin = checkpoint.origin if checkpoint.origin is not None else note.origin
+        if origin is not None and signed_origin != origin:
+            raise CheckpointError(f"checkpoint origin {signed_origin!r} is not {origin!r}")
+        signer = _signer(checkpoint, note, trusted)
+        parsed = verify_checkpoint(checkpoint.note, signer, origin=signed_origin)
     except CheckpointError as exc:
         raise LedgerCorrupt(f"{where}: {exc}") from None
     if parsed.size != checkpoint.tree_size or parsed.root_hash != checkpoint.root:
         raise LedgerCorrupt(f"{where}: its signed note does not state its stored size and root")
+
+
+def _signer(checkpoint: _StoredCheckpoint, note: Checkpoint, trusted: VerifierKey) -> VerifierKey:
+    """The platform key under the name this checkpoint was signed with.
+
+    The public key is what is trusted; a key ID also commits to the key's name, which was the
+    log's origin at the time. The stored name is used, or for older checkpoints the name on
+    the note's signature line whose key ID the trusted key has under that name.
+    """
+    if checkpoint.key_name is not None:
+        signer = VerifierKey(
+            checkpoint.key_name,
+            key_id(checkpoint.key_name, trusted.public_key),
+            trusted.public_key,
+        )
+        if checkpoint.key_id is not None and checkpoint.key_id != signer.key_id:
+            raise CheckpointError(
+                f"note has no signature by key {checkpoint.key_name}+{signer.key_id.hex()} "
+                f"(the public key given); it was signed by key ID {checkpoint.key_id.hex()}"
+            )
+        return signer
+    for signature in note.signatures:
+        signer = VerifierKey(
+            signature.key_name,
+            key_id(signature.key_name, trusted.public_key),
+            trusted.public_key,
+        )
+        if signature.key_id == signer.key_id:
+            return signer
+    names = ", ".join(sorted({signature.key_name for signature in note.signatures}))
+    raise CheckpointError(f"note has no signature by key {names} with the public key given")
 
 
 def _entries_query(connection: sa.Connection) -> sa.Select[*tuple[Any, ...]]:

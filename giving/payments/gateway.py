@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from giving.ledger.memos import converted_fee_memo, fee_memo
 from giving.payments.config import Provider
 
 StripeDict = dict[str, Any]
@@ -105,15 +106,19 @@ def charge_facts(charge: StripeDict) -> ChargeFacts:
     txn_currency = str(txn["currency"]).upper()
     if txn_currency == currency:
         fee_minor = fee
-        note = f"fee {fee} {currency} ({txn['id']})"
+        note = fee_memo(fee, currency, str(txn["id"]))
     else:
         settled = int(txn["amount"])
         if settled <= 0:
             raise GatewayError(f"balance transaction {txn['id']} has no settled amount")
         fee_minor = (fee * amount * 2 + settled) // (2 * settled)  # round half up
-        note = (
-            f"fee {fee} {txn_currency} of {settled} {txn_currency} settled "
-            f"= {fee_minor} {currency} ({txn['id']})"
+        note = converted_fee_memo(
+            fee_minor=fee,
+            settled_minor=settled,
+            settlement_currency=txn_currency,
+            converted_minor=fee_minor,
+            currency=currency,
+            transaction_id=str(txn["id"]),
         )
     paid = bool(charge.get("paid")) and charge.get("status") == "succeeded"
     return ChargeFacts(

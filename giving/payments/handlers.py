@@ -130,7 +130,28 @@ def _record(
             follow_ups=parked_waiting_for(ctx.session, f"charge:{facts.charge_id}"),
         )
     ctx.planned[facts.charge_id] = planned
+    _flag_if_after_end(ctx, intent, charge)
     return Outcome(EventStatus.HANDLED, planned_charge=facts.charge_id)
+
+
+def _flag_if_after_end(ctx: ApplyContext, intent: DonationIntent, charge: StripeDict) -> None:
+    """A payment completed after the campaign's end is recorded, and flagged for its host.
+
+    Completed is when the provider reported it (the event), which for a delayed payment is
+    later than its charge; only a payment recorded now is flagged, so a redelivery is not.
+    """
+    campaign = intent.campaign
+    completed = moment(ctx.event.get("created") or charge.get("created"))
+    if not campaign.has_ended(completed):
+        return
+    assert campaign.ends_on is not None
+    ctx.add_flag(
+        FlagKind.AFTER_END,
+        f"gift {intent.public_id} of {intent.amount_minor} minor units {intent.currency} "
+        f"was paid at {completed:%Y-%m-%d %H:%M} UTC, after campaign {campaign.public_id} "
+        f"ended on {campaign.ends_on.isoformat()}; recorded, for the host to decide on",
+        intent=intent,
+    )
 
 
 # --- Checkout Sessions ---------------------------------------------------------------------

@@ -52,6 +52,12 @@ class ApplyContext:
         return data
 
     def flag(self, kind: str, summary: str, *, intent: DonationIntent | None = None) -> Outcome:
+        """Flag the event instead of applying it."""
+        self.add_flag(kind, summary, intent=intent)
+        return Outcome(EventStatus.FLAGGED, note=summary)
+
+    def add_flag(self, kind: str, summary: str, *, intent: DonationIntent | None = None) -> None:
+        """Flag something about an event that is applied all the same (e.g. a late payment)."""
         self.session.add(
             PaymentFlag(
                 kind=FlagKind(kind).value,
@@ -62,7 +68,6 @@ class ApplyContext:
             )
         )
         log.warning("payment flagged (%s): %s", kind, summary)
-        return Outcome(EventStatus.FLAGGED, note=summary)
 
 
 Gatherer = Callable[[PaymentGateway, StripeDict], StripeDict]

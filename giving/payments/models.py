@@ -59,6 +59,9 @@ class FlagKind(enum.StrEnum):
     UNKNOWN_INTENT = "unknown_intent"
     UNEXPECTED = "unexpected"
     MALFORMED_EVENT = "malformed_event"
+    # Paid after the campaign's end date: recorded (the money moved), for its host to decide
+    # on (return it, or keep it for the campaign's purpose with the donor's consent).
+    AFTER_END = "after_end"
 
 
 def _enum_check(column: str, values: type[enum.StrEnum]) -> str:

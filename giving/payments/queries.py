@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from giving.ledger.models import CampaignStats, LedgerEntry
 from giving.ledger.rules import DISPUTE, REFUND
-from giving.payments.models import Donation, DonationIntent, PaymentFlag
+from giving.payments.models import Donation, DonationIntent, FlagKind, PaymentFlag
 
 
 def donor_count(session: Session, campaign_public_id: str) -> int:
@@ -82,6 +82,25 @@ def payment_flags(
     if not include_resolved:
         stmt = stmt.where(PaymentFlag.resolved_at.is_(None))
     return list(session.scalars(stmt))
+
+
+def late_gift_flags(session: Session, campaign_ids: list[int]) -> list[PaymentFlag]:
+    """Open flags of gifts paid after their campaign's end, for its organisers and host."""
+    if not campaign_ids:
+        return []
+    return list(
+        session.scalars(
+            sa.select(PaymentFlag)
+            .join(DonationIntent, DonationIntent.id == PaymentFlag.intent_id)
+            .where(
+                PaymentFlag.kind == FlagKind.AFTER_END.value,
+                PaymentFlag.resolved_at.is_(None),
+                DonationIntent.campaign_id.in_(campaign_ids),
+            )
+            .options(selectinload(PaymentFlag.intent).selectinload(DonationIntent.campaign))
+            .order_by(PaymentFlag.created_at, PaymentFlag.id)
+        )
+    )
 
 
 def open_flag_count(session: Session) -> int:

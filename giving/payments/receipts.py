@@ -74,10 +74,12 @@ def _taken_back(session: Session, donation: Donation) -> int:
 
 def checkpoint_covering(session: Session, settings: Settings, seq: int) -> LedgerCheckpoint:
     """The newest checkpoint if it includes entry ``seq``, else a new one (flushed)."""
-    latest = latest_checkpoint(session)
+    key, origin = load_signing_key(settings), ledger_origin(settings)
+    # Only one signed as the receipt's verifier key says: this log's name, this key.
+    latest = latest_checkpoint(session, signed_as=(origin, key))
     if latest is not None and latest.tree_size > seq:
         return latest
-    return make_checkpoint(session, load_signing_key(settings), origin=ledger_origin(settings))
+    return make_checkpoint(session, key, origin=origin)
 
 
 def inclusion_proof_json(

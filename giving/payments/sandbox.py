@@ -79,7 +79,7 @@ class SandboxGateway:
             "created": now(),
             "currency": line["currency"],
             "customer_email": params.get("customer_email"),
-            "expires_at": now() + 24 * 3600,
+            "expires_at": int(params.get("expires_at") or now() + 24 * 3600),
             "invoice": None,
             "livemode": False,
             "metadata": dict(params.get("metadata") or {}),

@@ -173,6 +173,8 @@ def _open_for_payment(gateway: SandboxGateway, checkout_id: str, method: str) ->
     checkout = open_checkout(gateway, checkout_id)
     if checkout["status"] != "open":
         raise GatewayError("this checkout is finished")
+    if now() >= int(checkout["expires_at"]):  # as Stripe: an expired page takes no payment
+        raise GatewayError("this checkout has expired")
     if method not in checkout["payment_method_types"]:
         raise GatewayError(f"{method} is not offered for this checkout")
     return checkout

@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 
 from giving.accounts.forms import EmptyForm
 from giving.db import transaction
-from giving.payments import runtime, sandbox, sandbox_flows
+from giving.errors import Conflict
+from giving.payments import runtime, sandbox, sandbox_flows, services
 from giving.payments.events import accept_webhook
 from giving.payments.gateway import GatewayError, StripeDict
 from giving.payments.sandbox import SandboxGateway
@@ -71,9 +72,13 @@ def checkout(checkout_id: str) -> ResponseReturnValue:
             abort(400)
         try:
             with transaction(session):
+                if action in ("pay", "later"):  # starting to pay; a settling one completes
+                    services.require_checkout_payable(session, checkout)
                 events = actions[action]()
         except GatewayError as exc:
             error = str(exc)
+        except Conflict as exc:
+            error = exc.message
         else:
             deliver_in_process(session, events)
             if action == "fail":

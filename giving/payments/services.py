@@ -9,14 +9,17 @@ carries, so the public ledger never names a donor yet a donor can prove an entry
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
 import re
 import secrets
 import unicodedata
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
+from flask_babel import format_date
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
@@ -30,6 +33,7 @@ from giving.payments.config import Provider
 from giving.payments.gateway import GatewayError, PaymentGateway, payment_method_types
 from giving.payments.handling import INTENT_METADATA_KEY
 from giving.payments.models import DonationIntent, Frequency, PaymentFlag
+from giving.payments.queries import intent_by_public_id
 from giving.text import plain_text
 
 # Smallest gifts that still clear Stripe's minimum charge (about US$0.50) after conversion
@@ -43,6 +47,10 @@ PRESETS: dict[str, tuple[int, ...]] = {
     "HKD": (5000, 10000, 20000, 50000),
     "EUR": (500, 1000, 2500, 5000),
 }
+# Stripe accepts a Checkout Session's expires_at from 30 minutes to 24 hours after creation;
+# a minute's margin each side covers the clock difference and the time the request takes.
+CHECKOUT_SHORTEST = dt.timedelta(minutes=31)
+CHECKOUT_LONGEST = dt.timedelta(hours=23, minutes=59)
 NAME_MAX = 60
 MESSAGE_MAX = 280
 _CONTROL = re.compile(
@@ -87,9 +95,27 @@ def donatable_campaign(session: Session, public_id: str) -> Campaign:
     campaign = session.scalar(sa.select(Campaign).where(Campaign.public_id == public_id))
     if campaign is None or not campaign.is_public:
         raise NotFound(_("No such campaign."))
+    require_taking_gifts(campaign)
+    return campaign
+
+
+def require_taking_gifts(campaign: Campaign, at: dt.datetime | None = None) -> None:
+    """Refuse a gift to a campaign that is not live or whose end date is over (at ``at``).
+
+    Every way of starting a gift asks this: the give form, creating an intent and its
+    checkout, and the sandbox's pay buttons. A payment the provider completes after the end
+    anyway is recorded and flagged for the host (handlers.py), since the money moved.
+    """
     if campaign.state != CampaignState.LIVE:
         raise Conflict(_("This campaign is not taking donations now."))
-    return campaign
+    if campaign.has_ended(at or utcnow()):
+        assert campaign.ends_on is not None
+        raise Conflict(
+            _(
+                "This campaign ended on %(date)s and no longer takes gifts.",
+                date=format_date(campaign.ends_on, format="long"),
+            )
+        )
 
 
 def check_amount(text: str, currency: str) -> Money:
@@ -155,8 +181,7 @@ def create_intent(
     provider: Provider,
 ) -> NewIntent:
     """A pending gift; nothing counts until the provider reports it paid."""
-    if campaign.state != CampaignState.LIVE:
-        raise Conflict(_("This campaign is not taking donations now."))
+    require_taking_gifts(campaign)
     if amount.currency != campaign.currency:
         raise ValidationError(
             _("This campaign takes gifts in %(currency)s.", currency=campaign.currency),
@@ -194,8 +219,26 @@ def create_intent(
     return NewIntent(intent=intent, receipt_token=token)
 
 
+def checkout_expiry(campaign: Campaign, now: dt.datetime) -> int | None:
+    """When the checkout page should stop taking payment: the campaign's end, within the
+    window Stripe allows (30 minutes to 24 hours after creation); None for Stripe's default.
+
+    Within half an hour of the end a page still lives 30 minutes; a payment made on it after
+    the end is recorded and flagged for the host, like any that completes late.
+    """
+    ends_at = campaign.ends_at
+    if ends_at is None or ends_at >= now + CHECKOUT_LONGEST:
+        return None
+    return int(max(ends_at, now + CHECKOUT_SHORTEST).timestamp())
+
+
 def checkout_params(
-    intent: DonationIntent, *, success_url: str, cancel_url: str, product_name: str
+    intent: DonationIntent,
+    *,
+    success_url: str,
+    cancel_url: str,
+    product_name: str,
+    now: dt.datetime | None = None,
 ) -> dict[str, object]:
     """Stripe Checkout Session parameters for an intent (documented API shape)."""
     currency = intent.currency.lower()
@@ -215,6 +258,9 @@ def checkout_params(
     }
     if intent.email:
         params["customer_email"] = intent.email
+    expires_at = checkout_expiry(intent.campaign, now or utcnow())
+    if expires_at is not None:
+        params["expires_at"] = expires_at
     if intent.is_monthly:
         price_data["recurring"] = {"interval": "month"}
         params["mode"] = "subscription"
@@ -239,6 +285,7 @@ def start_checkout(
 ) -> str:
     """Create the provider's checkout page for the intent and return where to send the donor."""
     intent = new.intent
+    require_taking_gifts(intent.campaign)
     product = _("Gift to %(title)s", title=intent.campaign.title)
     if intent.is_monthly:
         product = _("Monthly gift to %(title)s", title=intent.campaign.title)
@@ -259,6 +306,14 @@ def start_checkout(
     intent.checkout_session_id = str(created["id"])
     session.flush()
     return str(created["url"])
+
+
+def require_checkout_payable(session: Session, checkout: dict[str, Any]) -> None:
+    """The sandbox's pay buttons: refuse a payment to a campaign that no longer takes gifts."""
+    public_id = checkout.get("client_reference_id")
+    intent = intent_by_public_id(session, public_id) if isinstance(public_id, str) else None
+    if intent is not None:
+        require_taking_gifts(intent.campaign)
 
 
 class PaymentProviderUnavailable(Conflict):

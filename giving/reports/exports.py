@@ -7,6 +7,12 @@ spreadsheet would run as a formula (starting with ``=``, ``+``, ``-`` or ``@``) 
 apostrophe, the usual defence against CSV injection. Amounts are integers in minor units
 (``amount_minor``) plus the same amount in major units as exact decimal text.
 
+``memo`` is the entry's memo exactly as sealed, the text its ``leaf_hash`` covers, so the CSV
+still lets anyone recompute the hash; ``description`` is the same memo as people should read
+it (giving.ledger.memos.display_memo: fee memos sealed before issue 11 stated minor units as
+if they were major ones and are restated). It is the last column so the others keep their
+places for anyone reading them by position.
+
 The same writer produces the CSV attached inside a report and the ``giving export csv``
 file; the JSON-lines export for the standalone verifier belongs to giving.ledger.export.
 """
@@ -22,6 +28,7 @@ from typing import IO, Any, Protocol
 from sqlalchemy.orm import Session
 
 from giving.ledger.export import check_destination
+from giving.ledger.memos import display_memo
 from giving.ledger.queries import PublishedEntry
 from giving.ledger.tree import log_size
 from giving.money import CURRENCY_EXPONENTS
@@ -42,6 +49,7 @@ CSV_COLUMNS = (
     "amount_minor",
     "currency",
     "amount",
+    "description",
 )
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 BOM = "\ufeff"
@@ -98,13 +106,22 @@ def csv_rows(entry: PublishedEntry) -> list[list[Any]]:
         leaf["donor_commitment"] or "",
         entry.leaf_hash.hex(),
     ]
+    description = _safe_text(display_memo(str(leaf["kind"]), str(leaf["memo"])))
     rows = []
     for line, posting in enumerate(postings):
         assert isinstance(posting, dict)
         amount = int(posting["amount"])  # type: ignore[arg-type]
         currency = str(posting["currency"])
         rows.append(
-            [*common, line, posting["account"], amount, currency, major_units(amount, currency)]
+            [
+                *common,
+                line,
+                posting["account"],
+                amount,
+                currency,
+                major_units(amount, currency),
+                description,
+            ]
         )
     return rows
 
@@ -136,11 +153,13 @@ class CsvWriter:
             f"{'' if reverses is None else reverses},{' '.join(entry.evidence)},"
             f"{entry.donor_commitment or ''},{entry.leaf_hash},"
         )
+        description = _cell(_safe_text(display_memo(entry.kind, entry.memo)))
         # Accounts, currencies and kinds follow the ledger's grammar (no commas, quotes or
-        # line breaks), so only the free text above needs quoting.
+        # line breaks), so only the free text needs quoting.
         for line, (account, currency, amount) in enumerate(entry.postings):
             self._lines.append(
-                f"{common}{line},{account},{amount},{currency},{major_units(amount, currency)}\r\n"
+                f"{common}{line},{account},{amount},{currency},{major_units(amount, currency)},"
+                f"{description}\r\n"
             )
         self.entries += 1
         if self.entries % self.FLUSH_EVERY == 0:

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from giving.ledger import rules
 from giving.ledger.canonical import parse_timestamp
+from giving.ledger.memos import display_memo
 from giving.money import Money
 from giving.reports.attachments import AttachmentWriter
 from giving.reports.data import DisbursementDetail, DisbursementRow, LedgerRow
@@ -175,7 +176,7 @@ class _Scanner:
                     occurred_at=parse_timestamp(occurred),
                     kind=kind,
                     amount=Money(delta, scan.currency),
-                    memo=entry.memo,
+                    memo=display_memo(kind, entry.memo),
                 )
             )
         if kind != rules.DISBURSEMENT:

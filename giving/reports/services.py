@@ -76,10 +76,12 @@ def checkpoint_covering_ledger(
     session: Session, key: Ed25519PrivateKey, settings: Settings
 ) -> LedgerCheckpoint:
     """The newest checkpoint if it covers the whole ledger, else a freshly signed one."""
-    latest = latest_checkpoint(session)
+    origin = ledger_origin(settings)
+    # Only one signed as the report's verifier key says: this log's name, this key.
+    latest = latest_checkpoint(session, signed_as=(origin, key))
     if latest is not None and latest.tree_size == log_size(session):
         return latest
-    return make_checkpoint(session, key, origin=ledger_origin(settings))
+    return make_checkpoint(session, key, origin=origin)
 
 
 def report_context(

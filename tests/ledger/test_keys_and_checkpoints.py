@@ -69,15 +69,19 @@ def test_a_file_that_is_not_a_key_is_reported(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("url", "origin"),
+    ("environ", "origin"),
     [
-        ("https://giving.example.org", "giving.example.org/ledger"),
-        ("https://giving.example.org/", "giving.example.org/ledger"),
-        ("http://127.0.0.1:5000", "127.0.0.1:5000/ledger"),
+        # Issue 11: the origin used to follow GIVING_PUBLIC_URL, which renamed the log.
+        ({"GIVING_PUBLIC_URL": "https://giving.example.org"}, "giving.local/ledger"),
+        ({"GIVING_LEDGER_ORIGIN": "giving.example.org/ledger"}, "giving.example.org/ledger"),
+        (
+            {"GIVING_LEDGER_ORIGIN": "giving.example.org/ledger", "GIVING_PUBLIC_URL": "http://x"},
+            "giving.example.org/ledger",
+        ),
     ],
 )
-def test_the_origin_is_the_public_host(url: str, origin: str) -> None:
-    assert ledger_origin(load_settings({"GIVING_PUBLIC_URL": url})) == origin
+def test_the_origin_is_its_own_setting(environ: dict[str, str], origin: str) -> None:
+    assert ledger_origin(load_settings(environ)) == origin
 
 
 def test_keys_generate_writes_a_new_key_and_never_overwrites_one(
@@ -90,7 +94,7 @@ def test_keys_generate_writes_a_new_key_and_never_overwrites_one(
     assert result.exit_code == 0, result.output
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     vkey = result.output.strip().splitlines()[-1].removeprefix("Public verifier key: ")
-    assert parse_vkey(vkey).name == "127.0.0.1:5000/ledger"  # the default public URL
+    assert parse_vkey(vkey).name == "giving.local/ledger"  # the default GIVING_LEDGER_ORIGIN
     before = path.read_bytes()
 
     again = runner.invoke(args=["keys", "generate", "-o", str(path)])

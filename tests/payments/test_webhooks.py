@@ -118,7 +118,28 @@ def test_a_fee_settled_in_another_currency_is_converted_at_the_transactions_own_
 
     fee = books.entries(campaign)[1]
     assert books.postings(fee)[FUND.format(campaign.public_id)] == 362
-    assert "fee 50 USD of 690 USD settled = 362 CNY" in fee.memo
+    # Amounts in the memo are major units with their currency (issue 11: they were minor).
+    assert "fee 0.50 USD of 6.90 USD settled = 3.62 CNY (txn_" in fee.memo
+
+
+def test_a_fee_memo_states_the_fee_in_major_units_with_its_currency(
+    session: Session,
+    campaign: Campaign,
+    stripe_client: FlaskClient,
+    fake_stripe: FakeStripe,
+    books: Books,
+) -> None:
+    new = make_intent(session, campaign, amount=1200_00)
+    pi, _ = fake_stripe.add_paid_intent(amount=1200_00, currency="CNY", fee=79)
+    checkout = support.checkout_session(
+        new.intent.public_id, amount=1200_00, currency="CNY", payment_intent=pi
+    )
+
+    support.post_event(stripe_client, support.event("checkout.session.completed", checkout))
+
+    fee = books.entries(campaign)[1]
+    assert books.postings(fee)[FUND.format(campaign.public_id)] == 79
+    assert fee.memo.startswith("fee 0.79 CNY (txn_"), fee.memo
 
 
 def test_a_configured_platform_fee_is_an_entry_of_its_own(

@@ -130,7 +130,7 @@ def test_csv_has_a_row_per_posting_and_defuses_spreadsheet_formulas(session: Ses
     assert tuple(rows[0]) == CSV_COLUMNS
     assert len(rows) == 3  # header and two postings
     by_account = {row[10]: row for row in rows[1:]}
-    assert by_account[f"campaign:{campaign}:fund"][11:] == ["-1250", "CNY", "-12.50"]
+    assert by_account[f"campaign:{campaign}:fund"][11:] == ["-1250", "CNY", "-12.50", ""]
     assert by_account["processor:stripe"][3] == "'=HYPERLINK(evil)"
     assert csv_rows(entries[0])[0][0] == entries[0].seq
 

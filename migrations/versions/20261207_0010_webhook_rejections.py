@@ -5,7 +5,7 @@ would fail the same way on every retry. It is now marked ``rejected`` instead of
 and flagged ``malformed_event`` for an admin. Only the two CHECK constraints change; on
 SQLite that rebuilds both tables, which carry no triggers.
 
-Revision ID: 0010_limits
+Revision ID: 0010
 Revises: 0009
 Create Date: 2026-12-07 23:30:00.000000
 """
@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0010_limits"
+revision: str = "0010"
 down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
