@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from giving.accounts.models import Role, User, UserRole
 from giving.audit.services import record_action
 from giving.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from giving.impact.scanner import check_text
 
 # Argon2id with the RFC 9106 "second recommended" parameters (the argon2-cffi default).
 _hasher = PasswordHasher()
@@ -65,6 +66,8 @@ def register_user(
         raise ValidationError(_("Tell us what to call you"), field="display_name")
     if len(display_name) > 80:
         raise ValidationError(_("Use at most 80 characters for your name"), field="display_name")
+    # A name is shown publicly (organisers on campaign pages, update authors, auditors).
+    check_text(display_name, field="display_name")
     check_password_strength(password, email=email)
     if find_user_by_email(session, email) is not None:
         raise Conflict(_("An account with that email already exists"), field="email")

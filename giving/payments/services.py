@@ -25,6 +25,7 @@ from giving.audit.services import record_action
 from giving.campaigns.models import Campaign, CampaignState
 from giving.db import utcnow
 from giving.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from giving.impact.scanner import check_public_text
 from giving.money import Money, parse_major_amount
 from giving.payments.config import Provider
 from giving.payments.gateway import GatewayError, PaymentGateway, payment_method_types
@@ -167,6 +168,12 @@ def create_intent(
     if name and "\n" in name:
         name = " ".join(name.split())
     note = clean_public_text(message, maximum=MESSAGE_MAX, field="message")
+    # The name and message are shown on the campaign page (and wherever its supporters are
+    # listed), so they are refused like any other public text if they identify someone.
+    if name:
+        check_public_text(session, campaign, name, field="display_name")
+    if note:
+        check_public_text(session, campaign, note, field="message")
     address = None
     if email and email.strip():
         from giving.accounts.services import normalise_email

@@ -172,6 +172,44 @@ def test_a_public_message_is_stripped_of_markup_before_anyone_sees_it(
 
 
 @pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"message": "call 13812345678"}, "message"),
+        ({"message": "WhatsApp +852 9123 4567"}, "message"),
+        ({"display_name": "Li Wei 11010519491231002X"}, "display_name"),
+    ],
+)
+def test_a_name_or_message_that_identifies_someone_is_refused_and_nothing_is_started(
+    fields: dict[str, str], field: str, client: FlaskClient, session: Session, campaign: Campaign
+) -> None:
+    data = {"preset": "5000", "frequency": "one_off", "display_name": "Li Wei", **fields}
+
+    response = client.post(f"/campaigns/{campaign.public_id}/give", data=data)
+
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert f'id="{field}-error">This text cannot be published because it seems' in page
+    assert session.scalars(sa.select(DonationIntent)).all() == []
+    assert "13812345678" not in client.get(f"/c/{campaign.slug}").get_data(as_text=True)
+
+
+def test_a_name_or_message_stored_before_it_was_scanned_is_withheld_from_the_campaign_page(
+    client: FlaskClient, session: Session, campaign: Campaign
+) -> None:
+    press(client, give(client, campaign, display_name="Li Wei", message="Stay warm"), "pay")
+    intent = session.scalars(sa.select(DonationIntent)).one()
+    intent.display_name = "Li 13812345678"
+    intent.message = "call +852 9123 4567"
+    session.flush()
+
+    page = client.get(f"/c/{campaign.slug}").get_data(as_text=True)
+
+    assert "13812345678" not in page
+    assert "9123 4567" not in page
+    assert "Anonymous" in page
+
+
+@pytest.mark.parametrize(
     ("fields", "error"),
     [
         ({"preset": "", "custom_amount": "abc"}, "Enter an amount such as 50 or 49.50."),
