@@ -38,6 +38,12 @@ def current_language() -> str:
     return "zh-Hans" if locale is not None and locale.language == "zh" else "en"
 
 
+def current_locale() -> str:
+    """The visitor's locale name for Babel (``en`` or ``zh_Hans_CN``); ``en`` outside requests."""
+    locale = get_locale() if has_request_context() else None
+    return str(locale) if locale is not None else "en"
+
+
 def is_chinese() -> bool:
     return current_language() == "zh-Hans"
 

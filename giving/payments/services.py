@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy.orm import Session
 
 from giving.accounts.models import User
@@ -26,7 +27,7 @@ from giving.campaigns.models import Campaign, CampaignState
 from giving.db import utcnow
 from giving.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from giving.impact.scanner import check_public_text
-from giving.money import Money, parse_major_amount
+from giving.money import AmountError, AmountProblem, Money, parse_major_amount
 from giving.payments.config import Provider
 from giving.payments.gateway import GatewayError, PaymentGateway, payment_method_types
 from giving.payments.handling import INTENT_METADATA_KEY
@@ -93,16 +94,24 @@ def donatable_campaign(session: Session, public_id: str) -> Campaign:
     return campaign
 
 
-def check_amount(text: str, currency: str) -> Money:
-    """What the donor typed, as Money within the per-currency minimum and maximum."""
+def check_amount(text: str, currency: str, *, locale: str = "en") -> Money:
+    """What the donor typed (read in their ``locale``), as Money within the per-currency
+    minimum and maximum."""
     if not (text or "").strip():
         raise ValidationError(_("Choose or enter an amount."), field="amount")
     try:
-        amount = parse_major_amount(text, currency)
-    except ValidationError as exc:
-        if "decimal places" in exc.message:
+        amount = parse_major_amount(text, currency, locale=locale)
+    except AmountError as exc:
+        if exc.problem is AmountProblem.TOO_MANY_DECIMALS:
             raise ValidationError(
-                _("Use at most 2 decimal places, such as 50 or 49.50."), field="amount"
+                ngettext(
+                    "Use at most %(num)d decimal place, such as 50 or 49.5.",
+                    "Use at most %(num)d decimal places, such as 50 or 49.50.",
+                    exc.digits,
+                )
+                if exc.digits
+                else _("Enter a whole amount, such as 50."),
+                field="amount",
             ) from None
         raise ValidationError(_("Enter an amount such as 50 or 49.50."), field="amount") from None
     if amount.amount_minor < MINIMUMS[currency]:

@@ -18,6 +18,7 @@ from giving.db import transaction
 from giving.errors import DomainError
 from giving.extensions import limiter
 from giving.forms_util import attach_error
+from giving.i18n import current_locale
 from giving.payments import queries, receipts, runtime, services
 from giving.payments.forms import DonateForm, ResolveFlagForm
 from giving.payments.models import Frequency
@@ -77,7 +78,9 @@ def give(public_id: str) -> ResponseReturnValue:
         return _give_page(campaign, form, 400)
     try:
         with transaction(session):
-            amount = services.check_amount(form.amount_text(campaign.currency), campaign.currency)
+            amount = services.check_amount(
+                form.amount_text(campaign.currency), campaign.currency, locale=current_locale()
+            )
             new = services.create_intent(
                 session,
                 campaign=campaign,

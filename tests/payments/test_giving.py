@@ -234,6 +234,34 @@ def test_bad_amounts_and_messages_get_a_clear_error_and_nothing_is_started(
     assert session.scalars(sa.select(DonationIntent)).all() == []
 
 
+def test_a_chinese_donor_who_types_too_many_decimals_is_told_so_in_chinese(
+    client: FlaskClient, session: Session, campaign: Campaign
+) -> None:
+    response = client.post(
+        f"/campaigns/{campaign.public_id}/give",
+        data={"custom_amount": "50.001", "frequency": "one_off"},
+        headers={"Accept-Language": "zh-CN"},
+    )
+
+    assert response.status_code == 400
+    assert "最多保留 2 位小数" in response.get_data(as_text=True)
+    assert session.scalars(sa.select(DonationIntent)).all() == []
+
+
+def test_an_amount_typed_with_its_currency_symbol_is_accepted(
+    client: FlaskClient, session: Session
+) -> None:
+    hkd = make_campaign(session, state=CampaignState.LIVE, goal=Money(100_000, "HKD"))
+    response = client.post(
+        f"/campaigns/{hkd.public_id}/give",
+        data={"custom_amount": "HK$50", "frequency": "one_off"},
+    )
+
+    assert response.status_code == 303, response.get_data(as_text=True)
+    intent = session.scalars(sa.select(DonationIntent)).one()
+    assert (intent.amount_minor, intent.currency) == (5000, "HKD")
+
+
 def test_the_minimum_survives_conversion_in_every_currency(
     client: FlaskClient, session: Session
 ) -> None:
