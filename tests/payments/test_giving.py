@@ -82,6 +82,19 @@ def test_a_gift_through_the_sandbox_is_recorded_with_its_fee_and_moves_the_progr
     assert '<progress value="1" max="100"' in page
 
 
+def test_the_sandbox_checkout_names_its_methods_and_status_in_chinese(
+    client: FlaskClient, campaign: Campaign
+) -> None:
+    checkout = give(client, campaign)
+
+    page = client.get(checkout, headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
+
+    for chinese in ("银行卡", "支付宝", "微信支付", "进行中 / 未支付"):
+        assert chinese in page
+    for english in (">Card<", ">Alipay<", ">WeChat Pay<", "open / unpaid"):
+        assert english not in page
+
+
 def test_the_receipt_shows_the_entry_and_a_proof_that_verifies_against_the_signed_checkpoint(
     client: FlaskClient, campaign: Campaign, books: Books
 ) -> None:
