@@ -36,7 +36,7 @@ from giving.accounts.models import User
 from giving.campaigns.models import Campaign
 from giving.campaigns.regions import REGIONS_BY_CODE
 from giving.errors import DomainError, ValidationError
-from giving.i18n import in_every_language
+from giving.i18n import in_every_language, is_chinese
 from giving.impact import fields
 from giving.impact.access import require_manager, require_not_frozen
 from giving.impact.crypto import FieldCipher
@@ -142,6 +142,13 @@ def _column_names() -> dict[str, str]:
     return names
 
 
+def _column_list() -> str:
+    """The columns as the visitor's template names them (keys in English, labels in Chinese)."""
+    if is_chinese():
+        return "、".join(str(COLUMN_LABELS[column]) for column in COLUMNS)
+    return ", ".join(COLUMNS)
+
+
 def _column_key(name: str) -> str:
     folded = unicodedata.normalize("NFKC", name).strip().casefold().rstrip("?？")
     return re.sub(r"[\s\-]+", "_", folded)
@@ -177,7 +184,7 @@ def _header(raw: list[str]) -> list[str]:
             _(
                 "Unknown column %(column)s; the columns are %(columns)s.",
                 column=unknown[0] or "(empty)",
-                columns=", ".join(COLUMNS),
+                columns=_column_list(),
             ),
             row=1,
             column=unknown[0],

@@ -122,6 +122,16 @@ def test_the_chinese_template_is_in_chinese_and_imports_as_it_is(story: Story, a
     assert (child.sex, child.province, child.needs) == ("female", "CN-YN", "education,food")
 
 
+def test_an_unknown_chinese_column_is_refused_naming_the_chinese_columns(
+    story: Story, app: Flask
+) -> None:
+    with app.test_request_context(headers={"Accept-Language": "zh-CN"}):
+        errors = rejected(story, "年龄,省份,监护人同意,学校\n6-11,云南,是,\n")
+    assert "学校" in errors[0].message
+    assert "年龄、性别、省份" in errors[0].message
+    assert "age_band" not in errors[0].message
+
+
 def test_an_unknown_chinese_value_is_still_refused(story: Story, app: Flask) -> None:
     with app.test_request_context():
         errors = rejected(story, ZH_HEADER + ",6-11,女,云南,,玩具,是,2026-03-01,\n")
