@@ -66,6 +66,8 @@ _SEP = r"[ \-]?"
 _ID18 = re.compile(r"(?<!\d)([1-9](?:" + _SEP + r"\d){16}" + _SEP + r"[0-9Xx])(?![0-9A-Za-z])")
 _ID15 = re.compile(r"(?<!\d)([1-9](?:" + _SEP + r"\d){14})(?!\d)")
 _NON_DIGITS = re.compile(r"\D")
+# Trunk 0 and a 2-3 digit area code, set apart, then 7-8 digits (which may be grouped).
+_LANDLINE_AS_WRITTEN = re.compile(r"^(?:\(0\d{2,3}\)[ \-]?|0\d{2,3}[ \-])\d{3,4}[ \-]?\d{3,4}$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,8 +156,9 @@ def _phone_findings(text: str) -> list[tuple[int, int, Finding]]:
     found: list[tuple[int, int, Finding]] = []
     seen: set[tuple[int, int]] = set()
     passes = [(region, phonenumbers.Leniency.VALID) for region in PHONE_REGIONS]
-    # A mainland number dialled with its trunk 0 and area code is a landline even where its
-    # length no longer matches today's plan (7-digit local numbers linger in print).
+    # A mainland number written with its trunk 0, an area code and a separator ("0755-876
+    # 5432") is a landline even where its length no longer matches today's plan: 7-digit
+    # local numbers linger in print. Postcodes ("010020") and plain digit runs do not count.
     passes.append(("CN", phonenumbers.Leniency.POSSIBLE))
     for region, leniency in passes:
         for match in phonenumbers.PhoneNumberMatcher(text, region, leniency=leniency):
@@ -164,7 +167,7 @@ def _phone_findings(text: str) -> list[tuple[int, int, Finding]]:
                 continue
             kind = _phone_kind(match.number)
             if leniency == phonenumbers.Leniency.POSSIBLE:
-                if not match.raw_string.lstrip("(").startswith("0"):
+                if not _LANDLINE_AS_WRITTEN.match(match.raw_string):
                     continue
                 kind = LANDLINE if kind == PHONE else kind
             seen.add(span)

@@ -63,6 +63,8 @@ def test_identity_card_numbers_are_found(text: str) -> None:
         "invoice 110105999999002",  # 15 digits without a valid birth date
         "we spent 1,234,567.89 yuan on 2026-03-01",
         "grade 3, 40 pupils, room 12",
+        "邮编 010020",  # a postcode starts with 0 like a trunk prefix
+        "ISBN 978-7-04-012345-6",
     ],
 )
 def test_numbers_that_are_not_identity_cards_or_phones_pass(text: str) -> None:
