@@ -7,11 +7,12 @@ browser's Accept-Language decides; otherwise English.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from decimal import Decimal
 
 from babel.numbers import format_currency
-from flask import has_request_context, request
-from flask_babel import format_date, get_locale
+from flask import has_app_context, has_request_context, request
+from flask_babel import force_locale, format_date, get_locale
 
 from giving.money import CURRENCY_EXPONENTS
 
@@ -36,6 +37,27 @@ def current_language() -> str:
     """The short code for HTML's lang attribute: ``en`` or ``zh-Hans``."""
     locale = get_locale()
     return "zh-Hans" if locale is not None and locale.language == "zh" else "en"
+
+
+def current_locale() -> str:
+    """The visitor's locale name for Babel (``en`` or ``zh_Hans_CN``); ``en`` outside requests."""
+    locale = get_locale() if has_request_context() else None
+    return str(locale) if locale is not None else "en"
+
+
+def in_every_language(render: Callable[[], str]) -> set[str]:
+    """What ``render`` (which reads translated labels) gives in each of Giving's languages.
+
+    Inside an app context each language's catalogue is used; outside one, only the source
+    (English) text is known.
+    """
+    if not has_app_context():
+        return {render()}
+    results = set()
+    for language in LANGUAGES:
+        with force_locale(language):
+            results.add(render())
+    return results
 
 
 def is_chinese() -> bool:

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from giving.accounts.models import Role, User, UserRole
 from giving.audit.services import record_action
 from giving.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from giving.impact.scanner import check_text
 
 log = logging.getLogger(__name__)
 
@@ -121,6 +122,8 @@ def _check_registration(email: str, password: str, display_name: str) -> tuple[s
         raise ValidationError(_("Tell us what to call you"), field="display_name")
     if len(display_name) > 80:
         raise ValidationError(_("Use at most 80 characters for your name"), field="display_name")
+    # A name is shown publicly (organisers on campaign pages, update authors, auditors).
+    check_text(display_name, field="display_name")
     check_password_strength(password, email=email)
     return email, display_name
 

@@ -14,9 +14,8 @@ from wtforms.validators import ValidationError as FieldError
 
 from giving.campaigns.models import LISTED_STATES, CampaignCategory, ContentLanguage
 from giving.campaigns.regions import region_choices
-from giving.errors import ValidationError
-from giving.i18n import current_language
-from giving.money import SUPPORTED_CURRENCIES, Money, parse_major_amount
+from giving.i18n import current_language, current_locale
+from giving.money import SUPPORTED_CURRENCIES, AmountError, AmountProblem, Money, parse_major_amount
 
 CURRENCY_LABELS = {
     "CNY": _l("Chinese yuan (CNY, ¥)"),
@@ -35,13 +34,15 @@ def _region_choices() -> list[SelectChoice]:
     return [SelectChoice(code, name) for code, name in region_choices(current_language())]
 
 
-def _goal_error(message: str) -> str:
-    """A translatable message for what ``parse_major_amount`` refused."""
-    if "decimal places" in message:
-        return str(_l("Use at most two decimal places, such as 5000.50."))
-    if "more than zero" in message:
+def _goal_error(error: AmountError) -> str:
+    """This form's wording for why ``parse_major_amount`` refused a goal."""
+    if error.problem is AmountProblem.TOO_MANY_DECIMALS:
+        if error.digits == 2:
+            return str(_l("Use at most two decimal places, such as 5000.50."))
+        return error.message  # names the currency and how many decimals it has
+    if error.problem is AmountProblem.NOT_POSITIVE:
         return str(_l("The goal must be more than zero."))
-    if "larger" in message:
+    if error.problem is AmountProblem.TOO_LARGE:
         return str(_l("That goal is larger than Giving accepts."))
     return str(_l("Enter the goal as a number, such as 5000 or 5000.50."))
 
@@ -99,9 +100,11 @@ class CampaignForm(FlaskForm):  # type: ignore[misc]
         if self.currency.data not in SUPPORTED_CURRENCIES:
             return  # the currency field reports its own error
         try:
-            self.goal_money = parse_major_amount(field.data or "", self.currency.data)
-        except ValidationError as exc:
-            raise FieldError(_goal_error(exc.message)) from None
+            self.goal_money = parse_major_amount(
+                field.data or "", self.currency.data, locale=current_locale()
+            )
+        except AmountError as exc:
+            raise FieldError(_goal_error(exc)) from None
 
     def campaign_values(self) -> dict[str, Any]:
         """The validated values, named as the services' keyword arguments."""

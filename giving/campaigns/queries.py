@@ -17,6 +17,7 @@ from giving.campaigns.models import (
     CampaignOrganiser,
     CampaignState,
 )
+from giving.campaigns.regions import regions_named_by
 from giving.errors import NotFound
 
 
@@ -168,7 +169,8 @@ def search_campaigns(
 
     The text search is a case-insensitive substring match over title and summary, which
     also works for Chinese (no word boundaries needed); LIKE wildcards typed by the visitor
-    are matched literally.
+    are matched literally. A query that names a province, in English (pinyin) or Chinese
+    ("Sichuan", "四川省"), also finds the campaigns in it, whatever language they are in.
     """
     states = [filters.state] if filters.state else [state.value for state in LISTED_STATES]
     conditions: list[sa.ColumnElement[bool]] = [Campaign.state.in_(states)]
@@ -178,6 +180,7 @@ def search_campaigns(
             sa.or_(
                 Campaign.title.icontains(query, autoescape=True),
                 Campaign.summary.icontains(query, autoescape=True),
+                Campaign.region.in_(regions_named_by(query)),
             )
         )
     if filters.region:

@@ -8,6 +8,8 @@ list is complete even before translations are filled in.
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from dataclasses import dataclass
 
 
@@ -81,3 +83,71 @@ def region_name(code: str, language: str = "en") -> str:
 def region_choices(language: str = "en") -> list[tuple[str, str]]:
     """(code, name) pairs for a select box, in the list's fixed order."""
     return [(region.code, region.name(language)) for region in REGIONS]
+
+
+# Other spellings people use for a division: the official romanisations of the autonomous
+# regions and the Portuguese-derived "Macau", beside the English names above.
+_OTHER_NAMES: dict[str, tuple[str, ...]] = {
+    "CN-NM": ("Nei Mongol", "Neimenggu"),
+    "CN-XZ": ("Xizang",),
+    "CN-MO": ("Macau",),
+    "CN-HK": ("Hongkong",),
+}
+# What follows a division's name when written in full: "四川省", "广西壮族自治区",
+# "香港特别行政区", "Sichuan Province", "Beijing Municipality", "Tibet Autonomous Region".
+_ZH_SUFFIXES = ("特别行政区", "壮族自治区", "回族自治区", "维吾尔自治区", "自治区", "省", "市")
+_EN_SUFFIXES = (
+    "special administrative region",
+    "autonomous region",
+    "municipality",
+    "province",
+    "sar",
+)
+_NOT_NAME = re.compile(r"[\s\-_'’.·]+")
+
+
+def _key(text: str) -> str:
+    """A spelling-insensitive form: NFKC, case-folded, without spaces, hyphens or dots."""
+    return _NOT_NAME.sub("", unicodedata.normalize("NFKC", text).casefold())
+
+
+def _names(region: Region) -> tuple[str, ...]:
+    return (region.code, region.name_en, region.name_zh, *_OTHER_NAMES.get(region.code, ()))
+
+
+_BY_NAME: dict[str, str] = {_key(name): r.code for r in REGIONS for name in _names(r)}
+
+
+def find_region(text: str) -> Region | None:
+    """The region ``text`` names: its code, its English (pinyin) or Chinese name, in any case
+    and spacing, with or without "省", "自治区", "Province" and the like; else None."""
+    key = _key(text)
+    if not key:
+        return None
+    candidates = [key]
+    for suffix in (*_ZH_SUFFIXES, *(_key(suffix) for suffix in _EN_SUFFIXES)):
+        if key.endswith(suffix) and len(key) > len(suffix):
+            candidates.append(key[: -len(suffix)])
+    for candidate in candidates:
+        code = _BY_NAME.get(candidate)
+        if code is not None:
+            return REGIONS_BY_CODE[code]
+    return None
+
+
+def regions_named_by(query: str) -> list[str]:
+    """Codes of the regions a search for ``query`` means: the region it names, or those whose
+    English or Chinese name starts with it (at least two Chinese characters or three letters,
+    so "an" does not find every province with "an" in its name)."""
+    found = find_region(query)
+    if found is not None:
+        return [found.code]
+    key = _key(query)
+    shortest = 2 if any(ord(char) > 0x2E7F for char in key) else 3
+    if len(key) < shortest:
+        return []
+    return [
+        region.code
+        for region in REGIONS
+        if region.code != OTHER and any(_key(name).startswith(key) for name in _names(region)[1:])
+    ]

@@ -405,6 +405,7 @@ def freeze(session: Session, *, actor: User, campaign: Campaign, reason: str) ->
     """Stop a campaign under investigation; the reason is shown on its page."""
     _require_admin(actor)
     reason = _clean_reason(reason, _l("Say why the campaign is frozen; it is shown publicly."))
+    check_public_text(session, campaign, reason, field="reason")
     _require_state(
         campaign,
         CampaignState.LIVE,

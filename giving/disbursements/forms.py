@@ -26,29 +26,38 @@ from wtforms.validators import ValidationError as FieldError
 from giving.campaigns.models import CampaignCategory
 from giving.disbursements.evidence import MAX_FILES_PER_REQUEST
 from giving.errors import ValidationError
-from giving.money import SUPPORTED_CURRENCIES, Money, parse_major_amount
+from giving.i18n import current_locale
+from giving.money import (
+    SUPPORTED_CURRENCIES,
+    AmountError,
+    AmountProblem,
+    Money,
+    parse_major_amount,
+)
 
 
 def category_choices() -> list[SelectChoice]:
     return [SelectChoice(category.value, category.label) for category in CampaignCategory]
 
 
-def amount_error(message: str) -> str:
-    """A translatable message for what ``parse_major_amount`` refused."""
-    if "decimal places" in message:
-        return str(_l("Use at most two decimal places, such as 120.50."))
-    if "more than zero" in message:
+def amount_error(error: AmountError) -> str:
+    """This form's wording for why ``parse_major_amount`` refused an amount."""
+    if error.problem is AmountProblem.TOO_MANY_DECIMALS:
+        if error.digits == 2:
+            return str(_l("Use at most two decimal places, such as 120.50."))
+        return error.message  # names the currency and how many decimals it has
+    if error.problem is AmountProblem.NOT_POSITIVE:
         return str(_l("The amount must be more than zero."))
-    if "larger" in message:
+    if error.problem is AmountProblem.TOO_LARGE:
         return str(_l("That amount is larger than Giving accepts."))
     return str(_l("Enter the amount as a number, such as 120 or 120.50."))
 
 
 def parse_amount(text: str, currency: str) -> Money:
     try:
-        return parse_major_amount(text or "", currency)
-    except ValidationError as exc:
-        raise FieldError(amount_error(exc.message)) from None
+        return parse_major_amount(text or "", currency, locale=current_locale())
+    except AmountError as exc:
+        raise FieldError(amount_error(exc)) from None
 
 
 _EVIDENCE_HELP = _l(
@@ -221,7 +230,9 @@ class BudgetForm(FlaskForm):  # type: ignore[misc]
                 result[name] = 0
                 continue
             try:
-                result[name] = parse_major_amount(text, currency).amount_minor
-            except ValidationError as exc:
-                raise ValidationError(amount_error(exc.message), field=name) from None
+                result[name] = parse_major_amount(
+                    text, currency, locale=current_locale()
+                ).amount_minor
+            except AmountError as exc:
+                raise ValidationError(amount_error(exc), field=name) from None
         return result

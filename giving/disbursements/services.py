@@ -200,6 +200,8 @@ def request_disbursement(
     groups_reached = clean_text(groups_reached, field="groups_reached", maximum=GROUPS_MAX)
     if people_reached is not None and not 0 <= people_reached <= PEOPLE_MAX:
         raise ValidationError(_("Enter a number of people from 0 up."), field="people_reached")
+    # The payee is named in the public report and the IATI export.
+    check_public_text(session, campaign, payee, field="payee")
     check_public_text(session, campaign, description, field="description")
     check_public_text(session, campaign, groups_reached, field="groups_reached")
     files = _check_files(evidence, max_bytes=max_bytes)

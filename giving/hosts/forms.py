@@ -51,9 +51,14 @@ class MemberForm(FlaskForm):  # type: ignore[misc]
     )
     role = SelectField(
         _l("Role"),
-        choices=[SelectChoice(role.value, role.label) for role in HostRole],
         description=_l("Finance members approve the hosted campaigns' disbursements."),
     )
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        # Built per request: role names are translated, and a list made at import time
+        # would keep the English of whoever imported the module first.
+        self.role.choices = [SelectChoice(role.value, role.label) for role in HostRole]
 
 
 class ChooseHostForm(FlaskForm):  # type: ignore[misc]

@@ -25,6 +25,7 @@ from giving.audit.services import record_action
 from giving.campaigns.models import Campaign, CampaignState
 from giving.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from giving.hosts.models import CampaignHosting, HostMember, HostOrganisation, HostRole
+from giving.impact.scanner import check_text
 
 NAME_MAX = 200
 REGISTRATION_MAX = 64
@@ -67,6 +68,7 @@ def register_host(
     name = _clean(
         name, field="name", maximum=NAME_MAX, required=_("Enter the organisation's name.")
     )
+    check_text(name, field="name")  # shown on public campaign pages and in reports
     registration_number = _clean(
         registration_number,
         field="registration_number",

@@ -10,16 +10,21 @@ has digits in it, is refused rather than stored.
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import partial
+from typing import Protocol
 
+from flask import has_app_context
 from flask_babel import gettext as _
 
-from giving.campaigns.regions import REGIONS, REGIONS_BY_CODE
+from giving.campaigns.regions import REGIONS_BY_CODE, find_region
 from giving.db import utcnow
 from giving.errors import ValidationError
+from giving.i18n import in_every_language
 from giving.impact.models import AgeBand, Need, Sex
 
 CODE_MIN = 4
@@ -64,8 +69,52 @@ _FINER_PLACE_EN = re.compile(
 # removed before the markers are looked for, so the cities pass and "镇江某某村" still does not.
 _CITIES_WITH_MARKERS = ("镇江", "萍乡", "新乡", "湘乡")
 _CITY_ALLOWED = re.compile(r"^[\w\s·'’.\-]+$")
-_YES = frozenset({"yes", "y", "true", "1", "是", "有"})
-_NO = frozenset({"no", "n", "false", "0", "否", "无"})
+_YES = frozenset({"yes", "y", "true", "1", "是", "有", "同意", "已同意"})
+_NO = frozenset({"no", "n", "false", "0", "否", "无", "不同意", "未同意"})
+_SEX_ALIASES = {"": "unspecified", "f": "female", "m": "male", "女": "female", "男": "male"}
+
+
+def _spelling(text: str) -> str:
+    """How a typed value is compared: NFKC, case-folded, without spaces, en dash as hyphen."""
+    folded = unicodedata.normalize("NFKC", text).casefold().replace("–", "-")
+    return re.sub(r"\s+", "", folded)
+
+
+# Spellings of each value of the enumerated fields: the stored value and its label in every
+# language ("education", "Education", "教育"), filled once per process from the catalogues.
+_NAMES: dict[str, dict[str, str]] = {}
+
+
+class Labelled(Protocol):
+    """An enumerated value with a translated ``label`` (AgeBand, Sex, Need)."""
+
+    @property
+    def value(self) -> str: ...
+
+    @property
+    def label(self) -> str: ...
+
+
+def _label_of(member: Labelled) -> str:
+    return member.label
+
+
+def value_names(values: type[enum.StrEnum]) -> dict[str, str]:
+    """Every accepted spelling of each of ``values`` (its ``label`` in each language, and
+    the value itself), mapped to the stored value."""
+    kind = values.__name__
+    known = _NAMES.get(kind)
+    if known is not None:
+        return known
+    names: dict[str, str] = {}
+    members: list[Labelled] = list(values)
+    for member in members:
+        names[_spelling(member.value)] = member.value
+        for label in in_every_language(partial(_label_of, member)):
+            names.setdefault(_spelling(label), member.value)
+    if has_app_context():  # outside one only English is known: do not keep that
+        _NAMES[kind] = names
+    return names
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,8 +158,9 @@ def clean_code(raw: str | None, *, field: str = "code") -> str | None:
 
 
 def clean_age_band(raw: str | None, *, field: str = "age_band") -> str:
-    value = (raw or "").strip().replace("–", "-").replace(" ", "")
-    if value not in {band.value for band in AgeBand}:
+    """An age band as its value ("6-11") or its label in either language ("6 至 11 岁")."""
+    value = value_names(AgeBand).get(_spelling(raw or ""))
+    if value is None:
         raise ValidationError(
             _(
                 "Choose an age band: %(bands)s.",
@@ -122,23 +172,23 @@ def clean_age_band(raw: str | None, *, field: str = "age_band") -> str:
 
 
 def clean_sex(raw: str | None, *, field: str = "sex") -> str:
-    value = (raw or "").strip().lower()
-    aliases = {"": "unspecified", "f": "female", "m": "male", "女": "female", "男": "male"}
-    value = aliases.get(value, value)
-    if value not in {sex.value for sex in Sex}:
+    """female, male or unspecified, also as a label in either language ("女", "Not stated")."""
+    typed = _spelling(raw or "")
+    value = _SEX_ALIASES.get(typed) or value_names(Sex).get(typed)
+    if value is None:
         raise ValidationError(_("Sex is female, male or unspecified (or left empty)."), field=field)
     return value
 
 
 def clean_province(raw: str | None, *, field: str = "province") -> str:
-    """A region code from the list; its English or Chinese name is accepted too."""
+    """A region code from the list; its English (pinyin) or Chinese name is accepted too,
+    written in full or not ("云南", "云南省", "Yunnan", "Yunnan Province")."""
     value = (raw or "").strip()
     if value in REGIONS_BY_CODE:
         return value
-    lowered = value.lower()
-    for region in REGIONS:
-        if lowered in (region.code.lower(), region.name_en.lower()) or value == region.name_zh:
-            return region.code
+    region = find_region(value)
+    if region is not None:
+        return region.code
     raise ValidationError(
         _("Choose a province from the list (a code such as CN-YN, or its name)."), field=field
     )
@@ -184,17 +234,17 @@ def clean_needs(raw: Iterable[str] | str | None, *, field: str = "needs") -> tup
     else:
         items = list(raw)
     wanted: set[str] = set()
-    labels = {need.value: need for need in Need}
+    names = value_names(Need)
     for item in items:
-        value = item.strip().lower()
-        if not value:
+        if not item.strip():
             continue
-        if value not in labels:
+        value = names.get(_spelling(item))
+        if value is None:
             raise ValidationError(
                 _(
                     "Unknown need %(need)s; use %(needs)s.",
                     need=item.strip(),
-                    needs=", ".join(need.value for need in Need),
+                    needs=", ".join(need.label for need in Need),
                 ),
                 field=field,
             )
@@ -205,7 +255,7 @@ def clean_needs(raw: Iterable[str] | str | None, *, field: str = "needs") -> tup
 def clean_consent(raw: bool | str | None, *, field: str = "consent") -> bool:
     if isinstance(raw, bool):
         return raw
-    value = (raw or "").strip().lower()
+    value = _spelling(raw or "")
     if value in _YES:
         return True
     if value in _NO:

@@ -5,6 +5,11 @@ columns ``code, age_band, sex, province, city, needs, consent, consent_date, not
 optionally ``needs_detail``); ``age_band``, ``province`` and ``consent`` are required, the
 others may be left out or empty. ``needs`` lists categories separated by ``;``.
 
+Organisers write in English or Chinese, so a column may be named by its key or by its label
+in either language ("年龄", "Age"), and every enumerated value by its stored value or its
+label in either language ("教育", "Education", "education"; "女"; "云南"; "是"). The
+template comes in the organiser's language.
+
 Errors are collected for every cell of every row and reported together as (row, column,
 message), where row numbers count the header as row 1, as a spreadsheet shows them. If any
 row is bad nothing is imported: the rows are added in one unit of work, which the caller
@@ -15,21 +20,28 @@ from __future__ import annotations
 
 import csv
 import io
+import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
+from flask_babel import force_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
 from giving.accounts.models import User
 from giving.campaigns.models import Campaign
+from giving.campaigns.regions import REGIONS_BY_CODE
 from giving.errors import DomainError, ValidationError
+from giving.i18n import in_every_language, is_chinese
 from giving.impact import fields
 from giving.impact.access import require_manager, require_not_frozen
 from giving.impact.crypto import FieldCipher
 from giving.impact.fields import ChildValues
-from giving.impact.models import BeneficiaryChild
+from giving.impact.models import AgeBand, BeneficiaryChild, Need, Sex
 from giving.impact.services import add_children, codes_in_use_by
 
 MAX_IMPORT_BYTES = 1024 * 1024
@@ -49,6 +61,19 @@ COLUMNS = (
 )
 REQUIRED_COLUMNS = ("age_band", "province", "consent")
 TEMPLATE_HEADER = COLUMNS[:9]
+# The labels of the child form (giving/impact/forms.py), so both read the same.
+COLUMN_LABELS = {
+    "code": _l("Code"),
+    "age_band": _l("Age"),
+    "sex": _l("Sex"),
+    "province": _l("Province"),
+    "city": _l("City"),
+    "needs": _l("Needs"),
+    "consent": _l("Guardian consent"),
+    "consent_date": _l("Date of consent"),
+    "notes": _l("Notes"),
+    "needs_detail": _l("About the needs"),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,22 +86,72 @@ class RowError:
 
 
 class ImportRejected(DomainError):
-    """The file had problems; nothing was imported. ``errors`` lists every one found."""
+    """The file had problems; nothing was imported. ``errors`` lists every one found.
 
-    def __init__(self, message: str, errors: list[RowError]) -> None:
+    ``headings`` maps each column's key to the heading the file gave it ("年龄" for
+    ``age_band``), so the problems can be shown under the names the organiser wrote.
+    """
+
+    def __init__(
+        self, message: str, errors: list[RowError], headings: dict[str, str] | None = None
+    ) -> None:
         super().__init__(message, field="file")
         self.errors = errors
+        self.headings = headings or {}
 
 
-def template_csv() -> str:
-    """A file organisers can fill in: the header and one example row."""
+def template_csv(language: str = "en") -> str:
+    """A file organisers can fill in: the header and one example row, in ``language``.
+
+    The English template names columns and values by their keys; the Chinese one by their
+    Chinese labels, which the import accepts just the same.
+    """
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
+    if language.startswith("zh"):
+        with force_locale(language):
+            writer.writerow([str(COLUMN_LABELS[column]) for column in TEMPLATE_HEADER])
+            needs = ";".join((Need.EDUCATION.label, Need.FOOD.label))
+            writer.writerow(
+                [
+                    "",
+                    AgeBand.PRIMARY.value,
+                    Sex.FEMALE.label,
+                    REGIONS_BY_CODE["CN-YN"].name_zh,
+                    "昆明",
+                    needs,
+                    "是",
+                    "2026-03-01",
+                    "",
+                ]
+            )
+        return buffer.getvalue()
     writer.writerow(TEMPLATE_HEADER)
     writer.writerow(
         ["", "6-11", "female", "CN-YN", "Kunming", "education;food", "yes", "2026-03-01", ""]
     )
     return buffer.getvalue()
+
+
+def _column_names() -> dict[str, str]:
+    """Every way a column may be named in a header (key or label, either language)."""
+    names = {_column_key(column): column for column in COLUMNS}
+    for column, label in COLUMN_LABELS.items():
+        for text in in_every_language(partial(str, label)):
+            names.setdefault(_column_key(text), column)
+    return names
+
+
+def _column_list() -> str:
+    """The columns as the visitor's template names them (keys in English, labels in Chinese)."""
+    if is_chinese():
+        return "、".join(str(COLUMN_LABELS[column]) for column in COLUMNS)
+    return ", ".join(COLUMNS)
+
+
+def _column_key(name: str) -> str:
+    folded = unicodedata.normalize("NFKC", name).strip().casefold().rstrip("?？")
+    return re.sub(r"[\s\-]+", "_", folded)
 
 
 def _file_error(message: str, *, row: int = 0, column: str = "") -> ImportRejected:
@@ -102,18 +177,19 @@ def _decode(data: bytes) -> str:
 
 
 def _header(raw: list[str]) -> list[str]:
-    columns = [name.strip().lower().rstrip("?") for name in raw]
-    unknown = [name for name in columns if name not in COLUMNS]
+    names = _column_names()
+    unknown = [name.strip() for name in raw if _column_key(name) not in names]
     if unknown:
         raise _file_error(
             _(
                 "Unknown column %(column)s; the columns are %(columns)s.",
                 column=unknown[0] or "(empty)",
-                columns=", ".join(COLUMNS),
+                columns=_column_list(),
             ),
             row=1,
             column=unknown[0],
         )
+    columns = [names[_column_key(name)] for name in raw]
     repeated = sorted({name for name in columns if columns.count(name) > 1})
     if repeated:
         raise _file_error(
@@ -226,6 +302,9 @@ def parse_rows(data: bytes, *, codes_in_use: set[str]) -> list[ChildValues]:
                 count=len(errors),
             ),
             errors[:MAX_REPORTED_ERRORS],
+            headings={
+                column: heading.strip() for column, heading in zip(columns, raw_header, strict=True)
+            },
         )
     if not rows:
         raise _file_error(_("The file has a header but no children."))

@@ -21,6 +21,7 @@ from giving.disbursements.queries import disbursement_in
 from giving.disbursements.uploads import evidence_storage
 from giving.errors import Conflict, DomainError
 from giving.forms_util import attach_error
+from giving.i18n import current_locale
 from giving.impact import access, importer, links, records, services
 from giving.impact import queries as impact_queries
 from giving.impact.fields import ChildValues
@@ -215,7 +216,7 @@ def import_children(public_id: str) -> ResponseReturnValue:
 def import_template(public_id: str) -> ResponseReturnValue:
     _registry(public_id)
     response = current_app.response_class(
-        "\ufeff" + importer.template_csv(), mimetype="text/csv; charset=utf-8"
+        "\ufeff" + importer.template_csv(current_locale()), mimetype="text/csv; charset=utf-8"
     )
     response.headers["Content-Disposition"] = 'attachment; filename="children-template.csv"'
     return response

@@ -1,33 +1,39 @@
 """Refusing to publish text that identifies a person: ID numbers, phones, children's codes.
 
-Everything an organiser writes for the public (campaign updates, disbursement descriptions,
-evidence captions) passes :func:`check_public_text` before it is stored. It looks for:
+Every free text that reaches a public page, feed, API answer, export or report (campaign
+texts and updates, disbursement descriptions and payees, evidence captions, donors' names and
+messages, auditors' statements, ...) passes :func:`check_public_text` (or :func:`check_text`
+where no campaign exists yet) before it is stored. It looks for:
 
-* Chinese resident identity-card numbers: 18 characters whose last may be ``X`` and whose
-  check digit is valid under ISO 7064 MOD 11-2 (so most other 18-digit numbers, such as
-  order numbers, pass), and the old 15-digit format with a plausible birth date;
-* mainland mobile numbers ``1[3-9]`` + 9 digits, also written with spaces or hyphens and with
-  a ``+86``/``0086``/``86`` prefix;
-* landlines: ``0`` + a 2-3 digit area code, ``-`` or a space, and 7-8 digits (``(010) …`` too);
+* Chinese resident identity-card numbers, validated with python-stdnum's ``cn.ric`` (ISO 7064
+  MOD 11-2 check character and a real birth date, so most other 18-digit numbers, such as
+  order numbers, pass), and the old 15-digit format (widened to 18 digits the way the
+  2004 cards were, then checked the same way); digits may be grouped by spaces or hyphens;
+* phone numbers, found by ``phonenumbers``' PhoneNumberMatcher in every region Giving serves
+  (mainland China, Hong Kong, Macao, Taiwan: :data:`PHONE_REGIONS`), so a number written
+  nationally for any of them, or internationally (``+1 415 …``) for anywhere, is caught; a
+  mainland number dialled with its trunk ``0`` counts even when its length is out of date;
 * the campaign's registered children's pseudonymous codes, in any letter case and with or
   without the hyphen.
 
 Text is NFKC-normalised first, so full-width digits (１３８…) are caught like ASCII ones.
-What is found is reported by type with a partly masked fragment, so the organiser can find
-it without the message repeating the personal data in full.
+What is found is reported by type with a partly masked fragment, so the writer can find it
+without the message repeating the personal data in full.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import phonenumbers
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from stdnum.cn import ric
+from stdnum.exceptions import ValidationError as NumberInvalid
 
 from giving.errors import ValidationError
 
@@ -39,27 +45,29 @@ if TYPE_CHECKING:
 ID_CARD = "id_card"
 MOBILE = "mobile"
 LANDLINE = "landline"
+PHONE = "phone"
 CHILD_CODE = "child_code"
 
 KIND_LABELS = {
     ID_CARD: _l("an identity-card number"),
     MOBILE: _l("a mobile phone number"),
     LANDLINE: _l("a landline phone number"),
+    PHONE: _l("a phone number"),
     CHILD_CODE: _l("a registered child's code"),
 }
 
-_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-_ID_CHECK_CHARS = "10X98765432"
+# Where Giving's donors, organisers and children are (giving/campaigns/regions.py): numbers
+# written without a country code are read as each of these in turn.
+PHONE_REGIONS = ("CN", "HK", "MO", "TW")
 
-# Digits may be grouped with single spaces or hyphens, as people type them ("1101 0519…").
+# Candidates for identity numbers; python-stdnum decides whether one is valid. Digits may be
+# grouped with single spaces or hyphens, as people type them ("110105 19491231 002X").
 _SEP = r"[ \-]?"
 _ID18 = re.compile(r"(?<!\d)([1-9](?:" + _SEP + r"\d){16}" + _SEP + r"[0-9Xx])(?![0-9A-Za-z])")
 _ID15 = re.compile(r"(?<!\d)([1-9](?:" + _SEP + r"\d){14})(?!\d)")
-_MOBILE = re.compile(
-    r"(?<![\d+])((?:(?:\+|00)?86[ \-]?|\(\+?86\)[ \-]?)?"
-    r"1[3-9]\d" + _SEP + r"\d{4}" + _SEP + r"\d{4})(?!\d)"
-)
-_LANDLINE = re.compile(r"(?<!\d)((?:\(0\d{2,3}\)[ \-]?|0\d{2,3}[ \-])\d{7,8})(?!\d)")
+_NON_DIGITS = re.compile(r"\D")
+# Trunk 0 and a 2-3 digit area code, set apart, then 7-8 digits (which may be grouped).
+_LANDLINE_AS_WRITTEN = re.compile(r"^(?:\(0\d{2,3}\)[ \-]?|0\d{2,3}[ \-])\d{3,4}[ \-]?\d{3,4}$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,28 +84,33 @@ class Finding:
 
 def id_check_char(first17: str) -> str:
     """The ISO 7064 MOD 11-2 check character for an identity number's first 17 digits."""
-    total = sum(int(digit) * weight for digit, weight in zip(first17, _ID_WEIGHTS, strict=True))
-    return _ID_CHECK_CHARS[total % 11]
+    # python-stdnum's calc_check_digit expects the number with a (any) check place at the end.
+    return str(ric.calc_check_digit(first17 + "0"))
 
 
 def is_valid_id18(number: str) -> bool:
-    number = number.upper()
-    if len(number) != 18 or not number[:17].isdigit():
-        return False
-    return id_check_char(number[:17]) == number[17]
+    """Whether ``number`` is an 18-character identity number: check character and birth date.
 
-
-def _plausible_birth_date(year: int, month: int, day: int) -> bool:
+    The birth place is not required to be in python-stdnum's list of counties: a number that
+    is right in every other way identifies someone whether or not their county was renamed.
+    """
     try:
-        dt.date(year, month, day)
-    except ValueError:
+        compact = str(ric.compact(number))
+        if len(compact) != 18 or not compact[:17].isdigit():
+            return False
+        if compact[-1] != ric.calc_check_digit(compact):
+            return False
+        ric.get_birth_date(compact)
+    except (NumberInvalid, ValueError):
         return False
     return True
 
 
 def _is_plausible_id15(number: str) -> bool:
-    # Old cards (until 2004): 6-digit area, YYMMDD birth date in the 1900s, 3-digit sequence.
-    return _plausible_birth_date(1900 + int(number[6:8]), int(number[8:10]), int(number[10:12]))
+    # Old cards (until 2004) had a 2-digit year and no check character; they were widened to
+    # 18 characters by inserting "19" before the year and appending the check character.
+    first17 = number[:6] + "19" + number[6:]
+    return is_valid_id18(first17 + id_check_char(first17))
 
 
 def mask(fragment: str) -> str:
@@ -111,6 +124,56 @@ def mask(fragment: str) -> str:
 
 def _digits(fragment: str) -> str:
     return re.sub(r"[^0-9Xx]", "", fragment)
+
+
+def _phone_kind(number: phonenumbers.PhoneNumber) -> str:
+    kind = phonenumbers.number_type(number)
+    if kind == phonenumbers.PhoneNumberType.MOBILE:
+        return MOBILE
+    if kind == phonenumbers.PhoneNumberType.FIXED_LINE:
+        return LANDLINE
+    return PHONE
+
+
+def _written_as_dialled(raw: str, number: phonenumbers.PhoneNumber) -> bool:
+    """Whether the matched text's digits are the number itself, with at most a trunk ``0`` or
+    an international prefix and country code before it.
+
+    phonenumbers also strips mainland carrier-selection prefixes (``11010…``), which would
+    make a 15-digit invoice number "contain" a landline; nobody writes a number that way.
+    """
+    digits = _NON_DIGITS.sub("", raw)
+    national = phonenumbers.national_significant_number(number)
+    if not digits.endswith(national):
+        return False
+    prefix = digits[: len(digits) - len(national)]
+    country = str(number.country_code)
+    return prefix in ("", "0") or (prefix.endswith(country) and len(prefix) <= len(country) + 3)
+
+
+def _phone_findings(text: str) -> list[tuple[int, int, Finding]]:
+    """Phone numbers in ``text`` as (start, end, finding), read in each served region."""
+    found: list[tuple[int, int, Finding]] = []
+    seen: set[tuple[int, int]] = set()
+    passes = [(region, phonenumbers.Leniency.VALID) for region in PHONE_REGIONS]
+    # A mainland number written with its trunk 0, an area code and a separator ("0755-876
+    # 5432") is a landline even where its length no longer matches today's plan: 7-digit
+    # local numbers linger in print. Postcodes ("010020") and plain digit runs do not count.
+    passes.append(("CN", phonenumbers.Leniency.POSSIBLE))
+    for region, leniency in passes:
+        for match in phonenumbers.PhoneNumberMatcher(text, region, leniency=leniency):
+            span = (match.start, match.end)
+            if span in seen or not _written_as_dialled(match.raw_string, match.number):
+                continue
+            kind = _phone_kind(match.number)
+            if leniency == phonenumbers.Leniency.POSSIBLE:
+                if not _LANDLINE_AS_WRITTEN.match(match.raw_string):
+                    continue
+                kind = LANDLINE if kind == PHONE else kind
+            seen.add(span)
+            national = phonenumbers.national_significant_number(match.number)
+            found.append((match.start, match.end, Finding(kind, mask(national))))
+    return found
 
 
 def _code_pattern(code: str) -> str:
@@ -141,13 +204,9 @@ def scan_text(text: str, *, child_codes: Iterable[str] = ()) -> list[Finding]:
         digits = _digits(match.group(1))
         if not overlaps(match.start(1), match.end(1)) and _is_plausible_id15(digits):
             add(match.start(1), match.end(1), Finding(ID_CARD, mask(digits)))
-    for match in _MOBILE.finditer(normalised):
-        if not overlaps(match.start(1), match.end(1)):
-            national = _digits(match.group(1))[-11:]
-            add(match.start(1), match.end(1), Finding(MOBILE, mask(national)))
-    for match in _LANDLINE.finditer(normalised):
-        if not overlaps(match.start(1), match.end(1)):
-            add(match.start(1), match.end(1), Finding(LANDLINE, mask(_digits(match.group(1)))))
+    for start, end, finding in _phone_findings(normalised):
+        if not overlaps(start, end):
+            add(start, end, finding)
 
     codes = sorted({code for code in child_codes if code}, key=len, reverse=True)
     if codes:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, redirect, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
 from giving.accounts.forms import EmptyForm
@@ -23,7 +24,24 @@ from giving.web import db_session
 
 bp = Blueprint("sandbox", __name__, url_prefix="/sandbox")
 
-METHOD_NAMES = {"card": "Card", "alipay": "Alipay", "wechat_pay": "WeChat Pay"}
+METHOD_NAMES = {
+    "card": _l("Card"),
+    "alipay": _l("Alipay"),
+    "wechat_pay": _l("WeChat Pay"),
+}
+# Stripe's Checkout Session ``status`` and ``payment_status`` values, as a donor reads them.
+STATUS_NAMES = {
+    "open": _l("open"),
+    "complete": _l("complete"),
+    "expired": _l("expired"),
+    "paid": _l("paid"),
+    "unpaid": _l("unpaid"),
+    "no_payment_required": _l("no payment required"),
+}
+
+
+def _status_name(value: object) -> str:
+    return str(STATUS_NAMES.get(str(value), str(value)))
 
 
 def _gateway(session: Session) -> SandboxGateway:
@@ -93,7 +111,9 @@ def checkout(checkout_id: str) -> ResponseReturnValue:
             checkout=checkout,
             form=form,
             error=error,
-            methods=[(m, METHOD_NAMES.get(m, m)) for m in checkout["payment_method_types"]],
+            methods=[(m, str(METHOD_NAMES.get(m, m))) for m in checkout["payment_method_types"]],
+            status=_status_name(checkout["status"]),
+            payment_status=_status_name(checkout["payment_status"]),
             title=_("Sandbox checkout"),
         ),
         status,

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from flask_babel import format_date
+from flask_babel import format_date, ngettext
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
@@ -28,7 +28,8 @@ from giving.audit.services import record_action
 from giving.campaigns.models import Campaign, CampaignState
 from giving.db import utcnow
 from giving.errors import Conflict, NotFound, PermissionDenied, ValidationError
-from giving.money import Money, parse_major_amount
+from giving.impact.scanner import check_public_text
+from giving.money import AmountError, AmountProblem, Money, parse_major_amount
 from giving.payments.config import Provider
 from giving.payments.gateway import GatewayError, PaymentGateway, payment_method_types
 from giving.payments.handling import INTENT_METADATA_KEY
@@ -118,16 +119,24 @@ def require_taking_gifts(campaign: Campaign, at: dt.datetime | None = None) -> N
         )
 
 
-def check_amount(text: str, currency: str) -> Money:
-    """What the donor typed, as Money within the per-currency minimum and maximum."""
+def check_amount(text: str, currency: str, *, locale: str = "en") -> Money:
+    """What the donor typed (read in their ``locale``), as Money within the per-currency
+    minimum and maximum."""
     if not (text or "").strip():
         raise ValidationError(_("Choose or enter an amount."), field="amount")
     try:
-        amount = parse_major_amount(text, currency)
-    except ValidationError as exc:
-        if "decimal places" in exc.message:
+        amount = parse_major_amount(text, currency, locale=locale)
+    except AmountError as exc:
+        if exc.problem is AmountProblem.TOO_MANY_DECIMALS:
             raise ValidationError(
-                _("Use at most 2 decimal places, such as 50 or 49.50."), field="amount"
+                ngettext(
+                    "Use at most %(num)d decimal place, such as 50 or 49.5.",
+                    "Use at most %(num)d decimal places, such as 50 or 49.50.",
+                    exc.digits,
+                )
+                if exc.digits
+                else _("Enter a whole amount, such as 50."),
+                field="amount",
             ) from None
         raise ValidationError(_("Enter an amount such as 50 or 49.50."), field="amount") from None
     if amount.amount_minor < MINIMUMS[currency]:
@@ -192,6 +201,12 @@ def create_intent(
     if name and "\n" in name:
         name = " ".join(name.split())
     note = clean_public_text(message, maximum=MESSAGE_MAX, field="message")
+    # The name and message are shown on the campaign page (and wherever its supporters are
+    # listed), so they are refused like any other public text if they identify someone.
+    if name:
+        check_public_text(session, campaign, name, field="display_name")
+    if note:
+        check_public_text(session, campaign, note, field="message")
     address = None
     if email and email.strip():
         from giving.accounts.services import normalise_email

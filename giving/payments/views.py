@@ -29,6 +29,7 @@ from giving.db import transaction, utcnow
 from giving.errors import DomainError
 from giving.extensions import csrf, limiter
 from giving.forms_util import attach_error
+from giving.i18n import current_locale
 from giving.page_cache import reusable_by_url
 from giving.payments import queries, receipts, runtime, services
 from giving.payments.forms import DonateForm, ResolveFlagForm
@@ -109,7 +110,9 @@ def give(public_id: str) -> ResponseReturnValue:
         return _give_page(campaign, form, 400)
     try:
         with transaction(session):
-            amount = services.check_amount(form.amount_text(campaign.currency), campaign.currency)
+            amount = services.check_amount(
+                form.amount_text(campaign.currency), campaign.currency, locale=current_locale()
+            )
             new = services.create_intent(
                 session,
                 campaign=campaign,

@@ -22,6 +22,7 @@ from giving.audit.services import record_action
 from giving.campaigns.models import Campaign
 from giving.db import utcnow
 from giving.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from giving.impact.scanner import check_public_text
 from giving.reports.models import (
     AuditorGrant,
     DownloadKind,
@@ -194,6 +195,8 @@ def sign_off(
         raise ValidationError(
             _("Keep the statement under %(n)s characters.", n=STATEMENT_MAX), field="statement"
         )
+    # The statement is printed on the public transparency page beside the report.
+    check_public_text(session, version.campaign, statement, field="statement")
     signoff = ReportSignOff(
         version_id=version.id,
         auditor_id=actor.id,

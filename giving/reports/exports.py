@@ -31,7 +31,7 @@ from giving.ledger.export import check_destination
 from giving.ledger.memos import display_memo
 from giving.ledger.queries import PublishedEntry
 from giving.ledger.tree import log_size
-from giving.money import CURRENCY_EXPONENTS
+from giving.money import CURRENCY_EXPONENTS, currency_digits
 from giving.reports.entries import EntryRow, entry_rows
 
 CSV_COLUMNS = (
@@ -78,11 +78,13 @@ def _cell(value: str) -> str:
 
 def major_units(amount_minor: int, currency: str) -> str:
     """Exact decimal text of a minor-unit amount, e.g. -1250 CNY -> "-12.50" (integers only)."""
-    if CURRENCY_EXPONENTS.get(currency, 2) == 2:  # every currency Giving takes, so far
+    exponent = CURRENCY_EXPONENTS.get(currency)
+    if exponent is None:
+        exponent = currency_digits(currency)
+    if exponent == 2:  # every currency Giving takes, so far: the export's hot path
         if amount_minor < 0:
             return f"-{-amount_minor // 100}.{-amount_minor % 100:02d}"
         return f"{amount_minor // 100}.{amount_minor % 100:02d}"
-    exponent = CURRENCY_EXPONENTS[currency]
     sign = "-" if amount_minor < 0 else ""
     whole, fraction = divmod(abs(amount_minor), 10**exponent)
     return f"{sign}{whole}.{fraction:0{exponent}d}" if exponent else f"{sign}{whole}"

@@ -37,7 +37,7 @@ from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from giving import PROJECT_ROOT
 from giving.i18n import format_day, format_money
-from giving.money import CURRENCY_EXPONENTS, Money
+from giving.money import Money, currency_digits
 from giving.reports import charts
 from giving.reports.attachments import CompressedAttachment
 from giving.reports.data import HTML_LANG, LANGUAGES, ReportData
@@ -211,7 +211,7 @@ def money(value: Money) -> str:
 
 
 def axis_amount(amount_minor: int, currency: str) -> str:
-    major = Decimal(amount_minor).scaleb(-CURRENCY_EXPONENTS.get(currency, 2))
+    major = Decimal(amount_minor).scaleb(-currency_digits(currency))
     return str(format_decimal(major, format="#,##0.##", locale=_locale_name()))
 
 

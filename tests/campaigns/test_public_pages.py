@@ -89,6 +89,28 @@ def test_search_matches_title_or_summary_in_any_case_and_in_chinese(
     assert "Winter Coats" not in chinese
 
 
+@pytest.mark.parametrize("query", ["Sichuan", "sichuan province", "四川", "四川省"])
+def test_search_finds_campaigns_by_the_province_they_help_in_either_language(
+    client: FlaskClient, session: Session, query: str
+) -> None:
+    live(session, title="山区孩子的冬衣", summary="为山区的孩子买冬衣。", region="CN-SC")
+    live(session, title="Lunches for Yunnan", summary="Hot lunches.", region="CN-YN")
+
+    found = text(client.get("/campaigns", query_string={"q": query}))
+
+    assert "山区孩子的冬衣" in found
+    assert "Lunches for Yunnan" not in found
+
+
+def test_search_by_a_province_prefix_finds_its_campaigns(
+    client: FlaskClient, session: Session
+) -> None:
+    live(session, title="午餐计划", summary="为孩子提供午餐。", region="CN-YN")
+    assert "午餐计划" in text(client.get("/campaigns", query_string={"q": "Yunnan"}))
+    assert "午餐计划" in text(client.get("/campaigns", query_string={"q": "yun"}))
+    assert "No campaigns match" in text(client.get("/campaigns", query_string={"q": "an"}))
+
+
 def test_search_wildcards_are_matched_literally(client: FlaskClient, session: Session) -> None:
     live(session, title="Books for everyone")
     assert "No campaigns match" in text(client.get("/campaigns?q=%25"))

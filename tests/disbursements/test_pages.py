@@ -138,6 +138,20 @@ def test_a_file_that_is_not_what_its_name_says_writes_nothing(
     assert _stored(story) == []
 
 
+def test_a_chinese_organiser_typing_too_many_decimals_gets_the_decimal_hint_in_chinese(
+    client: FlaskClient, session: Session, story: Story
+) -> None:
+    _as(client, story.organiser)
+    response = client.post(
+        _books(story, "/disbursements/new"),
+        data=_form(amount="1.234"),
+        content_type="multipart/form-data",
+        headers={"Accept-Language": "zh-CN"},
+    )
+    assert response.status_code == 400
+    assert "最多保留两位小数" in response.get_data(as_text=True)
+
+
 @pytest.mark.parametrize(
     ("amount", "message"),
     [("-5", "more than zero"), ("0", "more than zero"), ("1.234", "two decimal places")],

@@ -177,6 +177,23 @@ def test_the_admin_pages_register_a_host_and_add_a_member(
     )
 
 
+def test_the_host_page_names_member_roles_in_chinese(client: FlaskClient, session: Session) -> None:
+    admin = make_admin(session)
+    host = make_host(session, admin)
+    services.add_member(
+        session, actor=admin, host=host, email=make_user(session).email, role=HostRole.FINANCE
+    )
+    log_in(client, admin)
+
+    page = client.get(f"/admin/hosts/{host.id}", headers={"Accept-Language": "zh-CN"})
+
+    body = page.get_data(as_text=True)
+    assert "· 财务" in body  # the member's role
+    assert '<option value="finance">财务</option>' in body
+    assert '<option value="member">成员</option>' in body
+    assert ">Finance<" not in body
+
+
 def test_an_organiser_picks_the_host_on_its_own_page(client: FlaskClient, session: Session) -> None:
     admin = make_admin(session)
     host = make_host(session, admin, name="Yunnan Rural Education Fund")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
+from flask import Flask
 from sqlalchemy.orm import Session
 
 from giving.errors import NotFound, PermissionDenied
@@ -72,6 +73,69 @@ def test_a_good_file_with_a_byte_order_mark_imports_every_child(
 
 def test_the_template_imports_as_it_is(story: Story) -> None:
     assert len(run(story, importer.template_csv())) == 1
+
+
+ZH_HEADER = "编号,年龄,性别,省份,城市,需求,监护人同意,同意日期,备注\n"
+
+
+def test_columns_and_values_may_be_written_in_chinese(story: Story, app: Flask) -> None:
+    text = (
+        ZH_HEADER
+        + ",6 至 11 岁,女,云南,昆明,教育；饮食,是,2026-03-01,\n"
+        + ",3-5,男,四川省,,医疗、住房,否,,\n"
+        + ",15-17,未说明,广西壮族自治区,,交通;其他,同意,2026-03-01,\n"
+    )
+    with app.test_request_context():
+        children = run(story, text)
+    assert [(c.age_band, c.sex, c.province, c.needs) for c in children] == [
+        ("6-11", "female", "CN-YN", "education,food"),
+        ("3-5", "male", "CN-SC", "health,shelter"),
+        ("15-17", "unspecified", "CN-GX", "transport,other"),
+    ]
+    assert [c.consent for c in children] == [True, False, True]
+
+
+def test_columns_and_values_may_be_written_as_their_english_labels(
+    story: Story, app: Flask
+) -> None:
+    text = (
+        "Code,Age,Sex,Province,City,Needs,Guardian consent,Date of consent,Notes\n"
+        ",6 to 11 years,Female,Yunnan Province,Kunming,Education;Food,Yes,2026-03-01,\n"
+        ",0-2,Not stated,inner mongolia,,Health,No,,\n"
+    )
+    with app.test_request_context():
+        children = run(story, text)
+    assert [(c.age_band, c.sex, c.province, c.needs) for c in children] == [
+        ("6-11", "female", "CN-YN", "education,food"),
+        ("0-2", "unspecified", "CN-NM", "health"),
+    ]
+
+
+def test_the_chinese_template_is_in_chinese_and_imports_as_it_is(story: Story, app: Flask) -> None:
+    with app.test_request_context():
+        template = importer.template_csv("zh_Hans_CN")
+        assert template.startswith(ZH_HEADER.replace("\n", "\r\n"))
+        assert "女" in template
+        assert "教育;饮食" in template
+        assert "female" not in template
+        (child,) = run(story, template)
+    assert (child.sex, child.province, child.needs) == ("female", "CN-YN", "education,food")
+
+
+def test_an_unknown_chinese_column_is_refused_naming_the_chinese_columns(
+    story: Story, app: Flask
+) -> None:
+    with app.test_request_context(headers={"Accept-Language": "zh-CN"}):
+        errors = rejected(story, "年龄,省份,监护人同意,学校\n6-11,云南,是,\n")
+    assert "学校" in errors[0].message
+    assert "年龄、性别、省份" in errors[0].message
+    assert "age_band" not in errors[0].message
+
+
+def test_an_unknown_chinese_value_is_still_refused(story: Story, app: Flask) -> None:
+    with app.test_request_context():
+        errors = rejected(story, ZH_HEADER + ",6-11,女,云南,,玩具,是,2026-03-01,\n")
+    assert [(e.row, e.column) for e in errors] == [(2, "needs")]
 
 
 def test_columns_may_come_in_any_order_and_optional_ones_may_be_left_out(story: Story) -> None:

@@ -93,6 +93,27 @@ def test_a_form_with_a_village_keeps_what_was_typed_and_says_why(
     assert children(session) == []
 
 
+def test_a_chinese_organiser_gets_a_chinese_template_and_problems_under_chinese_headings(
+    client: FlaskClient, story: Story, session: Session
+) -> None:
+    session.commit()
+    as_user(client, story.organiser)
+    zh = {"Accept-Language": "zh-CN"}
+
+    template = client.get(url(story, "/template.csv"), headers=zh)
+    text = template.data.decode("utf-8-sig")
+    assert text.startswith("编号,年龄,性别,省份,城市,需求,监护人同意,同意日期,备注")
+    assert ",女,云南," in text
+
+    bad = (text + ",99,女,云南,,教育,是,2026-03-01,\r\n").encode()
+    response = client.post(
+        url(story, "/import"), data={"file": (io.BytesIO(bad), "儿童.csv")}, headers=zh
+    )
+    assert response.status_code == 400
+    assert "<td>3</td><td>年龄</td>" in response.get_data(as_text=True)
+    assert children(session) == []
+
+
 def test_a_bad_csv_shows_every_problem_and_imports_nothing(
     client: FlaskClient, story: Story, session: Session
 ) -> None:

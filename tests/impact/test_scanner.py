@@ -13,6 +13,7 @@ from giving.impact.scanner import (
     ID_CARD,
     LANDLINE,
     MOBILE,
+    PHONE,
     check_public_text,
     check_text,
     id_check_char,
@@ -62,6 +63,8 @@ def test_identity_card_numbers_are_found(text: str) -> None:
         "invoice 110105999999002",  # 15 digits without a valid birth date
         "we spent 1,234,567.89 yuan on 2026-03-01",
         "grade 3, 40 pupils, room 12",
+        "邮编 010020",  # a postcode starts with 0 like a trunk prefix
+        "ISBN 978-7-04-012345-6",
     ],
 )
 def test_numbers_that_are_not_identity_cards_or_phones_pass(text: str) -> None:
@@ -83,6 +86,30 @@ def test_numbers_that_are_not_identity_cards_or_phones_pass(text: str) -> None:
 )
 def test_mainland_mobile_numbers_are_found_however_they_are_written(text: str) -> None:
     assert kinds(text) == [MOBILE]
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("call +852 9123 4567", MOBILE),  # Hong Kong
+        ("WhatsApp 9123 4567", MOBILE),  # Hong Kong, written nationally
+        ("call +853 6612 3456", MOBILE),  # Macao
+        ("call +886 912 345 678", MOBILE),  # Taiwan
+        ("LINE 0912-345-678", MOBILE),  # Taiwan, written nationally
+        ("call +1 415 555 0132", PHONE),  # anywhere else, written internationally
+        ("office +852 2123 4567", LANDLINE),
+    ],
+)
+def test_phone_numbers_of_every_served_region_and_international_ones_are_found(
+    text: str, kind: str
+) -> None:
+    assert kinds(text) == [kind]
+
+
+def test_a_donor_message_with_a_mobile_number_is_refused() -> None:
+    with pytest.raises(ValidationError) as caught:
+        check_text("加油！call 13812345678", field="message")
+    assert caught.value.field == "message"
 
 
 @pytest.mark.parametrize("text", ["office 010-12345678", "office 0755-8765432", "(028) 87654321"])

@@ -82,6 +82,19 @@ def test_a_gift_through_the_sandbox_is_recorded_with_its_fee_and_moves_the_progr
     assert '<progress value="1" max="100"' in page
 
 
+def test_the_sandbox_checkout_names_its_methods_and_status_in_chinese(
+    client: FlaskClient, campaign: Campaign
+) -> None:
+    checkout = give(client, campaign)
+
+    page = client.get(checkout, headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
+
+    for chinese in ("银行卡", "支付宝", "微信支付", "进行中 / 未支付"):
+        assert chinese in page
+    for english in (">Card<", ">Alipay<", ">WeChat Pay<", "open / unpaid"):
+        assert english not in page
+
+
 def test_the_receipt_shows_the_entry_and_a_proof_that_verifies_against_the_signed_checkpoint(
     client: FlaskClient, campaign: Campaign, books: Books
 ) -> None:
@@ -172,6 +185,44 @@ def test_a_public_message_is_stripped_of_markup_before_anyone_sees_it(
 
 
 @pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"message": "call 13812345678"}, "message"),
+        ({"message": "WhatsApp +852 9123 4567"}, "message"),
+        ({"display_name": "Li Wei 11010519491231002X"}, "display_name"),
+    ],
+)
+def test_a_name_or_message_that_identifies_someone_is_refused_and_nothing_is_started(
+    fields: dict[str, str], field: str, client: FlaskClient, session: Session, campaign: Campaign
+) -> None:
+    data = {"preset": "5000", "frequency": "one_off", "display_name": "Li Wei", **fields}
+
+    response = client.post(f"/campaigns/{campaign.public_id}/give", data=data)
+
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert f'id="{field}-error">This text cannot be published because it seems' in page
+    assert session.scalars(sa.select(DonationIntent)).all() == []
+    assert "13812345678" not in client.get(f"/c/{campaign.slug}").get_data(as_text=True)
+
+
+def test_a_name_or_message_stored_before_it_was_scanned_is_withheld_from_the_campaign_page(
+    client: FlaskClient, session: Session, campaign: Campaign
+) -> None:
+    press(client, give(client, campaign, display_name="Li Wei", message="Stay warm"), "pay")
+    intent = session.scalars(sa.select(DonationIntent)).one()
+    intent.display_name = "Li 13812345678"
+    intent.message = "call +852 9123 4567"
+    session.flush()
+
+    page = client.get(f"/c/{campaign.slug}").get_data(as_text=True)
+
+    assert "13812345678" not in page
+    assert "9123 4567" not in page
+    assert "Anonymous" in page
+
+
+@pytest.mark.parametrize(
     ("fields", "error"),
     [
         ({"preset": "", "custom_amount": "abc"}, "Enter an amount such as 50 or 49.50."),
@@ -194,6 +245,34 @@ def test_bad_amounts_and_messages_get_a_clear_error_and_nothing_is_started(
     assert response.status_code == 400
     assert error in response.get_data(as_text=True)
     assert session.scalars(sa.select(DonationIntent)).all() == []
+
+
+def test_a_chinese_donor_who_types_too_many_decimals_is_told_so_in_chinese(
+    client: FlaskClient, session: Session, campaign: Campaign
+) -> None:
+    response = client.post(
+        f"/campaigns/{campaign.public_id}/give",
+        data={"custom_amount": "50.001", "frequency": "one_off"},
+        headers={"Accept-Language": "zh-CN"},
+    )
+
+    assert response.status_code == 400
+    assert "最多保留 2 位小数" in response.get_data(as_text=True)
+    assert session.scalars(sa.select(DonationIntent)).all() == []
+
+
+def test_an_amount_typed_with_its_currency_symbol_is_accepted(
+    client: FlaskClient, session: Session
+) -> None:
+    hkd = make_campaign(session, state=CampaignState.LIVE, goal=Money(100_000, "HKD"))
+    response = client.post(
+        f"/campaigns/{hkd.public_id}/give",
+        data={"custom_amount": "HK$50", "frequency": "one_off"},
+    )
+
+    assert response.status_code == 303, response.get_data(as_text=True)
+    intent = session.scalars(sa.select(DonationIntent)).one()
+    assert (intent.amount_minor, intent.currency) == (5000, "HKD")
 
 
 def test_the_minimum_survives_conversion_in_every_currency(

@@ -92,6 +92,20 @@ def _checkpoint_id(rstory: ReportStory) -> int:
     return checkpoint_covering_ledger(rstory.session, rstory.key, rstory.settings).id
 
 
+def test_a_statement_that_identifies_someone_is_refused(rstory: ReportStory) -> None:
+    version = _version(rstory)
+    grant(rstory)
+    with pytest.raises(ValidationError, match="cannot be published") as caught:
+        auditors.sign_off(
+            rstory.session,
+            actor=rstory.story.auditor,
+            version=version,
+            statement="Checked with the head teacher, +86 138 1234 5678.",
+            now=NOW,
+        )
+    assert caught.value.field == "statement"
+
+
 def test_sign_offs_need_current_access_a_statement_and_happen_once(rstory: ReportStory) -> None:
     version = _version(rstory)
     auditor, session = rstory.story.auditor, rstory.session
