@@ -43,6 +43,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import sqlalchemy as sa
+from flask import Flask
 from sqlalchemy.engine import make_url
 
 from giving.campaigns.models import Campaign, CampaignState
@@ -89,11 +90,8 @@ def database_url(backend: str, size: int, workdir: Path, postgres: str, fresh: b
     return server.set(database=name).render_as_string(hide_password=False)
 
 
-def prepare(backend: str, size: int, workdir: Path, postgres: str, fresh: bool) -> Prepared:
-    """The database with the demo and one campaign of ``size`` gifts (seeded once, kept)."""
-    url = database_url(backend, size, workdir, postgres, fresh)
-    instance = workdir / f"instance-{backend}-{size}"
-    instance.mkdir(parents=True, exist_ok=True)
+def demo_app(url: str, instance: Path) -> tuple[Flask, Campaign]:
+    """The app on ``url`` (migrated, with the demo seeded once) and its first live campaign."""
     upgrade(url)
     os.environ.update(DATABASE_URL=url, GIVING_INSTANCE=str(instance))
     from giving import create_app
@@ -110,7 +108,19 @@ def prepare(backend: str, size: int, workdir: Path, postgres: str, fresh: bool) 
             .order_by(Campaign.id)
             .limit(1)
         ).one()
-        public_id, slug, campaign_id = campaign.public_id, campaign.slug, campaign.id
+        session.expunge(campaign)
+    return app, campaign
+
+
+def prepare(backend: str, size: int, workdir: Path, postgres: str, fresh: bool) -> Prepared:
+    """The database with the demo and one campaign of ``size`` gifts (seeded once, kept)."""
+    url = database_url(backend, size, workdir, postgres, fresh)
+    instance = workdir / f"instance-{backend}-{size}"
+    instance.mkdir(parents=True, exist_ok=True)
+    app, campaign = demo_app(url, instance)
+    factory = app.extensions["giving.sessionmaker"]
+    public_id, slug, campaign_id = campaign.public_id, campaign.slug, campaign.id
+    with factory() as session:
         have = session.scalar(
             sa.select(sa.func.count())
             .select_from(Donation)

@@ -49,11 +49,10 @@ sys.path.insert(1, str(Path(__file__).resolve().parent))
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-from giving.campaigns.models import Campaign, CampaignState
+from giving.campaigns.models import Campaign
 from giving.config import DEV_WEBHOOK_SECRET
 from giving.db import make_engine, make_session_factory
 from giving.ledger.models import LedgerEntry
-from giving.migrate import upgrade
 from giving.payments.models import Donation, DonationIntent
 from giving.payments.seeding import seed_gifts
 from giving.payments.services import PRESETS
@@ -93,22 +92,11 @@ def scratch_database(server_url: str) -> tuple[str, sa.Engine, str]:
 
 def prepare(url: str, instance: Path, existing: int) -> tuple[str, str, str]:
     """Demo data and --existing gifts; returns the campaign's (public id, slug, currency)."""
-    upgrade(url)
-    os.environ.update(DATABASE_URL=url, GIVING_INSTANCE=str(instance))
-    from giving import create_app
-    from giving.demo import seed_demo
+    from pages import demo_app
 
-    app = create_app()
+    app, campaign = demo_app(url, instance)
     factory = app.extensions["giving.sessionmaker"]
-    with app.app_context(), factory() as session:
-        seed_demo(session, app.extensions["giving.settings"])
-        campaign = session.scalars(
-            sa.select(Campaign)
-            .where(Campaign.state == CampaignState.LIVE.value)
-            .order_by(Campaign.id)
-            .limit(1)
-        ).one()
-        found = campaign.public_id, campaign.slug, campaign.currency
+    found = campaign.public_id, campaign.slug, campaign.currency
     if existing:
         started = time.perf_counter()
         seed_gifts(factory, found[0], existing, batch=5_000)
