@@ -215,7 +215,7 @@ def import_children(public_id: str) -> ResponseReturnValue:
 def import_template(public_id: str) -> ResponseReturnValue:
     _registry(public_id)
     response = current_app.response_class(
-        "\ufeff" + importer.template_csv(), mimetype="text/csv; charset=utf-8"
+        "\ufeff" + importer.template_csv(), mimetype="text/csv"
     )
     response.headers["Content-Disposition"] = 'attachment; filename="children-template.csv"'
     return response
