@@ -13,6 +13,7 @@ from giving.ledger.canonical import JsonValue, Posting, leaf_record
 from giving.ledger.models import LedgerEntry, LedgerPosting
 
 STREAM_BATCH = 2000
+_INT64_MAX = 2**63 - 1  # the largest seq the BIGINT column holds
 _campaigns = sa.table("campaigns", sa.column("public_id", sa.String))
 
 
@@ -141,7 +142,9 @@ def leaf_of(row: Any, postings: list[Posting]) -> dict[str, JsonValue]:
 
 
 def published_entry(session: Session, seq: int) -> PublishedEntry | None:
-    found = list(iter_published(session, after_seq=seq - 1, before_seq=seq + 1))
+    # seq + 1 would not fit in 64 bits for the largest seq there could be; none follows it.
+    before = seq + 1 if seq < _INT64_MAX else None
+    found = list(iter_published(session, after_seq=seq - 1, before_seq=before))
     return found[0] if found else None
 
 
