@@ -330,7 +330,7 @@ def export_group() -> None:
 def export_jsonl(target: str, output: Path, checkpoint_out: Path | None) -> None:
     from giving.ledger.export import ExportPathError, check_destination, write_export
     from giving.ledger.keys import ledger_origin, load_signing_key, vkey_text
-    from giving.ledger.queries import campaign_exists
+    from giving.ledger.queries import CorruptEntry, campaign_exists
     from giving.ledger.services import latest_checkpoint, make_checkpoint
     from giving.ledger.tree import log_size
 
@@ -363,6 +363,14 @@ def export_jsonl(target: str, output: Path, checkpoint_out: Path | None) -> None
             count = write_export(session, output, campaign=campaign, tree_size=tree_size)
     except DomainError as exc:
         fail(exc.message)
+    except CorruptEntry as exc:
+        # Like `ledger verify`: exit 1 for a corrupt ledger, naming the first bad entry.
+        click.echo(
+            f"FAILED: {exc.message}. Nothing was exported; "
+            "run `giving ledger verify` to check the whole ledger.",
+            err=True,
+        )
+        sys.exit(1)
     except ExportPathError as exc:
         fail(f"cannot write the export: {exc}")
     finally:
