@@ -21,6 +21,9 @@ from giving.config import Settings
 from giving.db import transaction, utcnow
 from giving.errors import DomainError
 
+# A seq as the BIGINT column holds it; a larger one would fail in the driver, not here.
+SEQ = click.IntRange(min=0, max=2**63 - 1)
+
 
 def _settings() -> Settings:
     settings: Settings = current_app.extensions["giving.settings"]
@@ -188,7 +191,7 @@ def _append_and_report(**entry: Any) -> None:
 )
 @click.option("--memo", default="", help="Public description.")
 @click.option("--ref", default=None, help="External reference (makes the command idempotent).")
-@click.option("--reverses", type=int, default=None, help="Seq of the entry it undoes.")
+@click.option("--reverses", type=SEQ, default=None, help="Seq of the entry it undoes.")
 @click.option("--evidence", multiple=True, help="SHA-256 hex of an evidence file.")
 @with_appcontext
 def ledger_append(
@@ -212,7 +215,7 @@ def ledger_append(
 
 
 @ledger_group.command("reverse", help="Append the reversal of entry SEQ (exactly negated).")
-@click.argument("seq", type=int)
+@click.argument("seq", type=SEQ)
 @click.option("--memo", required=True, help="Why it is reversed (public).")
 @with_appcontext
 def ledger_reverse(seq: int, memo: str) -> None:
