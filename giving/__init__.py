@@ -21,6 +21,7 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
     from giving.errorpages import install_error_handlers
     from giving.http_cache import install_http_cache
     from giving.i18n import select_locale
+    from giving.inputs import install_input_checks
     from giving.security import install_security_headers
     from giving.templating import install_template_helpers
     from giving.web import close_db_session
@@ -75,6 +76,7 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
     _say_if_rate_limits_are_per_process(app)
     _init_login(app)
 
+    install_input_checks(app)  # before the blueprints: their int rules use its converter
     install_security_headers(app)
     install_http_cache(
         app,

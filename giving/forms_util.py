@@ -1,10 +1,13 @@
-"""Showing a service's DomainError on the form field it concerns."""
+"""Form helpers: a service's DomainError on the field it concerns, and bounded numbers."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from wtforms import IntegerField
+
 from giving.errors import DomainError
+from giving.inputs import INT64_MAX, INT64_MIN, MAX_DIGITS
 
 
 def attach_error(form: Any, error: DomainError) -> None:
@@ -14,3 +17,24 @@ def attach_error(form: Any, error: DomainError) -> None:
         field.errors = [*list(field.errors), error.message]
     else:
         form.form_errors.append(error.message)
+
+
+class WholeNumberField(IntegerField):  # type: ignore[misc]
+    """An ``IntegerField`` that refuses, as invalid, a number beyond 64 bits.
+
+    WTForms' own field reads any length of digits and its ``NumberRange`` then converts the
+    number to a float, which raises OverflowError (a 500) for a few hundred digits; and no
+    column can store a number beyond 64 bits anyway. Give it a ``NumberRange`` as usual.
+    """
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        if valuelist and isinstance(valuelist[0], str):
+            text = valuelist[0].strip()
+            if len(text) > MAX_DIGITS or (
+                text.lstrip("+-").isdigit() and not INT64_MIN <= int(text) <= INT64_MAX
+            ):
+                self.data = None
+                raise ValueError(
+                    self.invalid_value_message or self.gettext("Not a valid integer value.")
+                )
+        super().process_formdata(valuelist)

@@ -74,9 +74,14 @@ def static_fingerprint(app: Flask, filename: str) -> str | None:
 def _static_policy(response: Response) -> Response:
     filename = (request.view_args or {}).get("filename", "")
     wanted = request.args.get(FINGERPRINT_ARG)
-    current = static_fingerprint(current_app, str(filename))
     response.cache_control.public = True
-    if wanted is not None and wanted == current and response.status_code in (200, 304):
+    # Only a file that was served is hashed: a refused or missing name (a NUL in it, or any
+    # of the endless names a stranger can ask for) never reaches the filesystem or the cache.
+    if (
+        wanted is not None
+        and response.status_code in (200, 304)
+        and wanted == static_fingerprint(current_app, str(filename))
+    ):
         response.cache_control.max_age = ONE_YEAR
         response.cache_control.immutable = True
     else:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_limiter.util import get_remote_address
@@ -17,18 +15,10 @@ from giving.db import transaction
 from giving.errors import DomainError
 from giving.extensions import limiter
 from giving.forms_util import attach_error
+from giving.redirects import next_target
 from giving.web import current_actor, db_session, login_required, require_actor
 
 bp = Blueprint("accounts", __name__, url_prefix="/account")
-
-
-def _safe_next(default: str) -> str:
-    """Only follow ``next`` to a path on this site, never to another host."""
-    target = request.args.get("next", "")
-    parts = urlsplit(target)
-    if target.startswith("/") and not target.startswith("//") and not parts.netloc:
-        return target
-    return default
 
 
 @bp.route("/register", methods=["GET", "POST"])
@@ -58,7 +48,7 @@ def register() -> ResponseReturnValue:
                 ),
                 "success",
             )
-            return redirect(url_for("accounts.login", next=_safe_next("") or None))
+            return redirect(url_for("accounts.login", next=next_target("") or None))
     status = 400 if form.is_submitted() else 200
     return render_template("accounts/register.html", form=form), status
 
@@ -76,7 +66,7 @@ def login() -> ResponseReturnValue:
         if user is not None:
             login_user(user, remember=bool(form.remember.data))
             flash(_("You are logged in."), "success")
-            return redirect(_safe_next(url_for("pages.home")))
+            return redirect(next_target(url_for("pages.home")))
         form.form_errors.append(_("That email and password do not match an account."))
     status = 400 if form.is_submitted() else 200
     return render_template("accounts/login.html", form=form), status

@@ -16,6 +16,7 @@ from giving.campaigns.feeds import ATOM_CONTENT_TYPE, campaign_feed
 from giving.campaigns.forms import SearchForm
 from giving.campaigns.models import Campaign
 from giving.campaigns.uploads import content_type_for
+from giving.inputs import page_arg
 from giving.storage import app_storage
 from giving.web import current_actor, db_session, settings
 
@@ -38,16 +39,10 @@ def weibo_share_url(campaign: Campaign) -> str:
     return f"{WEIBO_SHARE}?{query}"
 
 
-def _page_number() -> int:
-    raw = request.args.get("page", "1")
-    if not raw.isascii() or not raw.isdigit() or int(raw) < 1:
-        abort(400, description=_("The page number must be a whole number of 1 or more."))
-    return int(raw)
-
-
 def list_campaigns() -> ResponseReturnValue:
     form = SearchForm(request.args)
-    page_number = _page_number()
+    per_page = int(current_app.config["CAMPAIGNS_PER_PAGE"])
+    page_number = page_arg(per_page)
     if not form.validate():
         return render_template("campaigns/list.html", form=form, page=None, progress={}), 400
     filters = queries.CampaignFilters(
@@ -61,7 +56,7 @@ def list_campaigns() -> ResponseReturnValue:
         session,
         filters,
         page=page_number,
-        per_page=int(current_app.config["CAMPAIGNS_PER_PAGE"]),
+        per_page=per_page,
     )
     args: dict[str, Any] = {
         key: value for key, value in request.args.items() if key != "page" and value

@@ -12,7 +12,6 @@ from wtforms import (
     FieldList,
     Form,
     FormField,
-    IntegerField,
     RadioField,
     SelectChoice,
     SelectField,
@@ -26,6 +25,7 @@ from wtforms.validators import ValidationError as FieldError
 from giving.campaigns.models import CampaignCategory
 from giving.disbursements.evidence import MAX_FILES_PER_REQUEST
 from giving.errors import ValidationError
+from giving.forms_util import WholeNumberField
 from giving.i18n import current_locale
 from giving.money import (
     SUPPORTED_CURRENCIES,
@@ -140,7 +140,7 @@ class DisbursementForm(FlaskForm):  # type: ignore[misc]
         validators=[Optional(), Length(max=300)],
         description=_l("E.g. “Grade 3 class”. Public once approved."),
     )
-    people_reached = IntegerField(
+    people_reached = WholeNumberField(
         _l("Number of people reached"),
         validators=[Optional(), NumberRange(min=0, max=1_000_000)],
     )

@@ -21,6 +21,7 @@ from giving.disbursements.evidence import ACCEPTED_TYPES
 from giving.disbursements.models import EvidenceFile
 from giving.disbursements.uploads import evidence_storage
 from giving.hosts.services import host_of
+from giving.inputs import INT32_MAX
 from giving.web import current_actor, db_session
 
 # Files are data, never pages: no scripts, no plugins, no framing, even if a browser sniffs.
@@ -49,7 +50,8 @@ def _before_arg() -> int | None:
     raw = request.args.get("before")
     if raw is None:
         return None
-    if not raw.isascii() or not raw.isdigit() or len(raw) > 18 or int(raw) < 1:
+    # Ids are INTEGER columns: PostgreSQL refuses to compare one with a larger number.
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 10 or not 1 <= int(raw) <= INT32_MAX:
         abort(400, description=_("“before” must be a payment number of 1 or more."))
     return int(raw)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
@@ -28,6 +28,7 @@ from giving.impact.fields import ChildValues
 from giving.impact.forms import ChildForm, EraseForm, ImportForm, LinkChildrenForm
 from giving.impact.keyring import field_cipher
 from giving.impact.models import AccessKind
+from giving.inputs import page_arg
 from giving.web import current_actor, db_session
 
 
@@ -53,10 +54,7 @@ def _page(template: str, campaign: Campaign, **context: Any) -> str:
 
 def registry(public_id: str) -> ResponseReturnValue:
     campaign = _registry(public_id)
-    raw = request.args.get("page", "1")
-    if not raw.isascii() or not raw.isdigit() or int(raw) < 1:
-        abort(400, description=_("The page number must be a whole number of 1 or more."))
-    page = int(raw)
+    page = page_arg(services.REGISTRY_PAGE_SIZE)
     session = db_session()
     with transaction(session):
         children = services.list_children(
@@ -216,7 +214,7 @@ def import_children(public_id: str) -> ResponseReturnValue:
 def import_template(public_id: str) -> ResponseReturnValue:
     _registry(public_id)
     response = current_app.response_class(
-        "\ufeff" + importer.template_csv(current_locale()), mimetype="text/csv; charset=utf-8"
+        "\ufeff" + importer.template_csv(current_locale()), mimetype="text/csv"
     )
     response.headers["Content-Disposition"] = 'attachment; filename="children-template.csv"'
     return response

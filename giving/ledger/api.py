@@ -11,6 +11,7 @@ from flask import Blueprint, Response, jsonify, request
 from flask_babel import gettext as _
 
 from giving.errors import NotFound, ValidationError
+from giving.inputs import query_int
 from giving.ledger.balances import campaign_summary
 from giving.ledger.keys import (
     ledger_origin,
@@ -28,27 +29,6 @@ bp = Blueprint("ledger_api", __name__, url_prefix="/api/v1")
 
 DEFAULT_PAGE = 100
 MAX_PAGE = 500
-
-
-def _int_arg(name: str, *, default: int | None = None, minimum: int = 0) -> int:
-    raw = request.args.get(name)
-    if raw is None or raw == "":
-        if default is None:
-            raise ValidationError(_("The parameter %(name)s is required", name=name), field=name)
-        return default
-    text = raw.strip()
-    if not text.lstrip("-").isdigit() or len(text) > 20:
-        raise ValidationError(
-            _("The parameter %(name)s must be a whole number, not %(value)r", name=name, value=raw),
-            field=name,
-        )
-    value = int(text)
-    if value < minimum:
-        raise ValidationError(
-            _("The parameter %(name)s must be at least %(minimum)d", name=name, minimum=minimum),
-            field=name,
-        )
-    return value
 
 
 def _hashes(values: list[bytes]) -> list[str]:
@@ -97,8 +77,8 @@ def entries() -> Response:
     """Entries in seq order, paged by seq: pass ``next_after_seq`` back as ``after_seq``."""
     session = db_session()
     campaign = request.args.get("campaign") or None
-    after_seq = _int_arg("after_seq", default=-1, minimum=-1)
-    limit = _int_arg("limit", default=DEFAULT_PAGE, minimum=1)
+    after_seq = query_int("after_seq", default=-1, minimum=-1)
+    limit = query_int("limit", default=DEFAULT_PAGE, minimum=1)
     if limit > MAX_PAGE:
         raise ValidationError(
             _("The parameter limit may be at most %(maximum)d", maximum=MAX_PAGE), field="limit"
@@ -114,7 +94,7 @@ def entries() -> Response:
     )
 
 
-@bp.get("/ledger/entries/<int:seq>")
+@bp.get("/ledger/entries/<int64:seq>")
 def entry(seq: int) -> Response:
     found = published_entry(db_session(), seq)
     if found is None:
@@ -126,7 +106,7 @@ def entry(seq: int) -> Response:
 def tree_head() -> Response:
     """The RFC 9162 tree head at ``tree_size`` (default: the whole ledger)."""
     tree = LedgerTree(db_session())
-    size = _int_arg("tree_size", default=tree.size)
+    size = query_int("tree_size", default=tree.size)
     return jsonify({"tree_size": size, "root": tree.root(size).hex()})
 
 
@@ -134,8 +114,8 @@ def tree_head() -> Response:
 def inclusion() -> Response:
     """PATH(seq, D[tree_size]) of RFC 9162, nearest sibling first."""
     tree = LedgerTree(db_session())
-    seq = _int_arg("seq")
-    size = _int_arg("tree_size", default=tree.size)
+    seq = query_int("seq")
+    size = query_int("tree_size", default=tree.size)
     proof = tree.inclusion_proof(seq, size)
     return jsonify(
         {
@@ -152,8 +132,8 @@ def inclusion() -> Response:
 def consistency() -> Response:
     """PROOF(old, D[new]) of RFC 9162: the tree of size ``old`` is a prefix of ``new``."""
     tree = LedgerTree(db_session())
-    old = _int_arg("old")
-    new = _int_arg("new", default=tree.size)
+    old = query_int("old")
+    new = query_int("new", default=tree.size)
     proof = tree.consistency_proof(old, new)
     return jsonify(
         {

@@ -21,6 +21,9 @@ from giving.config import Settings
 from giving.db import transaction, utcnow
 from giving.errors import DomainError
 
+# A seq as the BIGINT column holds it; a larger one would fail in the driver, not here.
+SEQ = click.IntRange(min=0, max=2**63 - 1)
+
 
 def _settings() -> Settings:
     settings: Settings = current_app.extensions["giving.settings"]
@@ -185,7 +188,7 @@ def _append_and_report(**entry: Any) -> None:
 )
 @click.option("--memo", default="", help="Public description.")
 @click.option("--ref", default=None, help="External reference (makes the command idempotent).")
-@click.option("--reverses", type=int, default=None, help="Seq of the entry it undoes.")
+@click.option("--reverses", type=SEQ, default=None, help="Seq of the entry it undoes.")
 @click.option("--evidence", multiple=True, help="SHA-256 hex of an evidence file.")
 @with_appcontext
 def ledger_append(
@@ -209,7 +212,7 @@ def ledger_append(
 
 
 @ledger_group.command("reverse", help="Append the reversal of entry SEQ (exactly negated).")
-@click.argument("seq", type=int)
+@click.argument("seq", type=SEQ)
 @click.option("--memo", required=True, help="Why it is reversed (public).")
 @with_appcontext
 def ledger_reverse(seq: int, memo: str) -> None:
@@ -327,7 +330,7 @@ def export_group() -> None:
 def export_jsonl(target: str, output: Path, checkpoint_out: Path | None) -> None:
     from giving.ledger.export import ExportPathError, check_destination, write_export
     from giving.ledger.keys import ledger_origin, load_signing_key, vkey_text
-    from giving.ledger.queries import campaign_exists
+    from giving.ledger.queries import CorruptEntry, campaign_exists
     from giving.ledger.services import latest_checkpoint, make_checkpoint
     from giving.ledger.tree import log_size
 
@@ -360,6 +363,14 @@ def export_jsonl(target: str, output: Path, checkpoint_out: Path | None) -> None
             count = write_export(session, output, campaign=campaign, tree_size=tree_size)
     except DomainError as exc:
         fail(exc.message)
+    except CorruptEntry as exc:
+        # Like `ledger verify`: exit 1 for a corrupt ledger, naming the first bad entry.
+        click.echo(
+            f"FAILED: {exc.message}. Nothing was exported; "
+            "run `giving ledger verify` to check the whole ledger.",
+            err=True,
+        )
+        sys.exit(1)
     except ExportPathError as exc:
         fail(f"cannot write the export: {exc}")
     finally:

@@ -9,11 +9,22 @@ from typing import Any, cast
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from giving.ledger.canonical import JsonValue, Posting, leaf_record
+from giving.ledger.canonical import JsonValue, LeafRecordError, Posting, leaf_record
 from giving.ledger.models import LedgerEntry, LedgerPosting
 
 STREAM_BATCH = 2000
+_INT64_MAX = 2**63 - 1  # the largest seq the BIGINT column holds
 _campaigns = sa.table("campaigns", sa.column("public_id", sa.String))
+
+
+class CorruptEntry(LeafRecordError):
+    """A stored entry no longer makes a valid leaf (e.g. its postings were edited to no longer
+    balance): the database was changed behind the ledger's back."""
+
+    def __init__(self, seq: int, problem: str) -> None:
+        super().__init__(f"seq {seq}: {problem}")
+        self.seq = seq
+        self.message = f"seq {seq}: {problem}"
 
 
 @dataclass(frozen=True)
@@ -90,9 +101,11 @@ def iter_published(
             while pending is not None and pending.entry_seq == row.seq:
                 lines.append(Posting(pending.account, int(pending.amount), pending.currency))
                 pending = next(posting_rows, None)
-            yield PublishedEntry(
-                int(row.seq), leaf_of(row, lines), bytes(row.leaf_hash), bytes(row.chain_hash)
-            )
+            try:
+                leaf = leaf_of(row, lines)
+            except LeafRecordError as exc:
+                raise CorruptEntry(int(row.seq), str(exc)) from exc
+            yield PublishedEntry(int(row.seq), leaf, bytes(row.leaf_hash), bytes(row.chain_hash))
     finally:
         # Server-side cursors must be closed even when the caller stops early.
         entry_rows.close()
@@ -141,7 +154,9 @@ def leaf_of(row: Any, postings: list[Posting]) -> dict[str, JsonValue]:
 
 
 def published_entry(session: Session, seq: int) -> PublishedEntry | None:
-    found = list(iter_published(session, after_seq=seq - 1, before_seq=seq + 1))
+    # seq + 1 would not fit in 64 bits for the largest seq there could be; none follows it.
+    before = seq + 1 if seq < _INT64_MAX else None
+    found = list(iter_published(session, after_seq=seq - 1, before_seq=before))
     return found[0] if found else None
 
 

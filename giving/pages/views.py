@@ -8,6 +8,7 @@ from sqlalchemy import text
 
 from giving.campaigns import queries
 from giving.i18n import LANGUAGE_COOKIE, LANGUAGES
+from giving.redirects import next_target
 from giving.web import db_session
 
 bp = Blueprint("pages", __name__)
@@ -34,10 +35,7 @@ def home() -> ResponseReturnValue:
 @bp.route("/language/<lang>")
 def set_language(lang: str) -> ResponseReturnValue:
     """Remember the visitor's choice; it overrides the browser's Accept-Language."""
-    target = request.args.get("next", "")
-    if not target.startswith("/") or target.startswith("//"):
-        target = url_for("pages.home")
-    response = redirect(target)
+    response = redirect(next_target(url_for("pages.home")))
     if lang in LANGUAGES:
         response.set_cookie(
             LANGUAGE_COOKIE,

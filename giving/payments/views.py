@@ -179,7 +179,7 @@ def receipt(token: str) -> ResponseReturnValue:
     return response
 
 
-@bp.route("/donations/<token>/proof/<int:seq>.json")
+@bp.route("/donations/<token>/proof/<int64:seq>.json")
 def receipt_proof(token: str, seq: int) -> ResponseReturnValue:
     session = db_session()
     intent = services.intent_by_receipt_token(session, token)

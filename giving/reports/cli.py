@@ -24,6 +24,7 @@ from giving.errors import DomainError
 from giving.ledger.cli import export_group
 from giving.ledger.export import ExportPathError, check_destination
 
+ALL = "all"  # every campaign, as for `export jsonl all`
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -92,8 +93,8 @@ def report_build(campaign: str, language: str, output: Path) -> None:
     click.echo(f"Wrote the {language} report of {found.public_id} ({len(pdf)} bytes) to {output}.")
 
 
-@export_group.command("csv", help="Write a campaign's ledger entries and postings as CSV.")
-@click.argument("campaign", metavar="CAMPAIGN_PUBLIC_ID|SLUG")
+@export_group.command("csv", help="Write a campaign's (or every) ledger entry and posting as CSV.")
+@click.argument("campaign", metavar="CAMPAIGN_PUBLIC_ID|SLUG|all")
 @click.option("-o", "--output", required=True, type=click.Path(path_type=Path))
 @with_appcontext
 @in_english
@@ -105,33 +106,39 @@ def export_csv_command(campaign: str, output: Path) -> None:
     session = cli_session()
     try:
         with transaction(session):
-            found = find_campaign(session, campaign)
-            count = export_csv(session, found.public_id, output)
+            public_id = None if campaign == ALL else find_campaign(session, campaign).public_id
+            count = export_csv(session, public_id, output)
     except DomainError as exc:
         fail(exc.message)
     finally:
         session.close()
-    click.echo(f"Exported {count} entries of {found.public_id} as CSV to {output}.")
+    what = "the whole ledger" if public_id is None else public_id
+    click.echo(f"Exported {count} entries of {what} as CSV to {output}.")
 
 
-@export_group.command("iati", help="Write a campaign as an IATI 2.03 activity (XML).")
-@click.argument("campaign", metavar="CAMPAIGN_PUBLIC_ID|SLUG")
+@export_group.command(
+    "iati", help="Write a campaign (or every public one) as IATI 2.03 activity XML."
+)
+@click.argument("campaign", metavar="CAMPAIGN_PUBLIC_ID|SLUG|all")
 @click.option("-o", "--output", required=True, type=click.Path(path_type=Path))
 @with_appcontext
 @in_english
 def export_iati_command(campaign: str, output: Path) -> None:
     from giving.reports.gather import find_campaign
-    from giving.reports.iati import activity_xml
+    from giving.reports.iati import activities_xml, public_campaigns
 
     _destination(output)
     session = cli_session()
     try:
         with transaction(session):
-            found = find_campaign(session, campaign)
-            xml = activity_xml(session, found, _settings())
+            chosen = (
+                public_campaigns(session) if campaign == ALL else [find_campaign(session, campaign)]
+            )
+            xml = activities_xml(session, chosen, _settings())
     except DomainError as exc:
         fail(exc.message)
     finally:
         session.close()
     _write(output, xml)
-    click.echo(f"Exported {found.public_id} as IATI 2.03 XML to {output}.")
+    what = f"{len(chosen)} campaigns" if campaign == ALL else chosen[0].public_id
+    click.echo(f"Exported {what} as IATI 2.03 XML to {output}.")

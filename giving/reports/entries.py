@@ -164,14 +164,16 @@ def _naive_utc(value: Any) -> dt.datetime:
     return moment
 
 
-def entry_rows(session: Session, *, campaign: str, before_seq: int) -> Iterator[EntryRow]:
-    """The campaign's entries with seq < ``before_seq``, in seq order.
+def entry_rows(session: Session, *, campaign: str | None, before_seq: int) -> Iterator[EntryRow]:
+    """The campaign's entries (every entry, for None) with seq < ``before_seq``, in seq order.
 
     Entries and postings come from two ordered cursors walked side by side (two single-table
     plans that need no statistics), so a whole campaign streams in constant memory.
     """
     connection = session.connection()
-    conditions = (LedgerEntry.campaign == campaign, LedgerEntry.seq < before_seq)
+    conditions: list[sa.ColumnElement[bool]] = [LedgerEntry.seq < before_seq]
+    if campaign is not None:
+        conditions.append(LedgerEntry.campaign == campaign)
     entries = (
         sa.select(
             LedgerEntry.seq,

@@ -51,6 +51,8 @@ CSV_COLUMNS = (
     "amount",
     "description",
 )
+# The whole ledger's export names each entry's campaign, right after its seq.
+ALL_CSV_COLUMNS = (CSV_COLUMNS[0], "campaign", *CSV_COLUMNS[1:])
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 BOM = "\ufeff"
 
@@ -137,20 +139,23 @@ class CsvWriter:
 
     FLUSH_EVERY = 2_000
 
-    def __init__(self, sink: BinarySink | IO[bytes]) -> None:
+    def __init__(self, sink: BinarySink | IO[bytes], *, with_campaign: bool = False) -> None:
         self._sink = sink
+        self._with_campaign = with_campaign
         self._buffer = io.StringIO()
         self._buffer.write(BOM)
         self._writer = csv.writer(self._buffer, lineterminator="\r\n")
-        self._writer.writerow(CSV_COLUMNS)
+        self._writer.writerow(ALL_CSV_COLUMNS if with_campaign else CSV_COLUMNS)
         self._lines: list[str] = []
         self.entries = 0
 
     def add(self, entry: EntryRow) -> None:
         """Append the entry's rows, formatted as csv.writer would (tests compare the two)."""
         reverses = entry.reverses
+        # Public ids are lower-case letters and digits: nothing to quote.
+        campaign = f"{entry.campaign or ''}," if self._with_campaign else ""
         common = (
-            f"{entry.seq},{entry.occurred_at},{entry.kind},"
+            f"{entry.seq},{campaign}{entry.occurred_at},{entry.kind},"
             f"{_cell(_safe_text(entry.ref))},{_cell(_safe_text(entry.memo))},"
             f"{'' if reverses is None else reverses},{' '.join(entry.evidence)},"
             f"{entry.donor_commitment or ''},{entry.leaf_hash},"
@@ -176,22 +181,28 @@ class CsvWriter:
         self._lines.clear()
 
 
-def write_csv(entries: Iterable[EntryRow], sink: BinarySink | IO[bytes]) -> int:
-    writer = CsvWriter(sink)
+def write_csv(
+    entries: Iterable[EntryRow], sink: BinarySink | IO[bytes], *, with_campaign: bool = False
+) -> int:
+    writer = CsvWriter(sink, with_campaign=with_campaign)
     for entry in entries:
         writer.add(entry)
     writer.flush()
     return writer.entries
 
 
-def export_csv(session: Session, campaign: str, path: Path) -> int:
-    """Write the campaign's entries as CSV to ``path`` (replaced only when complete)."""
+def export_csv(session: Session, campaign: str | None, path: Path) -> int:
+    """Write the campaign's entries as CSV to ``path`` (replaced only when complete).
+
+    With ``campaign`` None it is the whole ledger, with a ``campaign`` column after ``seq``.
+    """
     check_destination(path)
     size = log_size(session)
     partial = path.with_name(f".{path.name}.part")
     try:
         with partial.open("wb") as handle:
-            count = write_csv(entry_rows(session, campaign=campaign, before_seq=size), handle)
+            rows = entry_rows(session, campaign=campaign, before_seq=size)
+            count = write_csv(rows, handle, with_campaign=campaign is None)
         partial.replace(path)
     except BaseException:
         partial.unlink(missing_ok=True)

@@ -38,7 +38,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from giving.campaigns.models import Campaign, CampaignCategory, CampaignState
+from giving.campaigns.models import PUBLIC_STATES, Campaign, CampaignCategory, CampaignState
 from giving.config import Settings
 from giving.disbursements.models import Disbursement
 from giving.hosts.models import HostOrganisation
@@ -216,7 +216,42 @@ def activity_xml(
     session: Session, campaign: Campaign, settings: Settings, *, now: dt.datetime | None = None
 ) -> bytes:
     """The campaign as an ``iati-activities`` document (UTF-8 bytes)."""
+    return activities_xml(session, [campaign], settings, now=now)
+
+
+def public_campaigns(session: Session) -> list[Campaign]:
+    """The campaigns the public can see (live, closed, frozen), oldest first: ``export all``."""
+    states = sorted(state.value for state in PUBLIC_STATES)
+    return list(
+        session.scalars(sa.select(Campaign).where(Campaign.state.in_(states)).order_by(Campaign.id))
+    )
+
+
+def activities_xml(
+    session: Session,
+    campaigns: list[Campaign],
+    settings: Settings,
+    *,
+    now: dt.datetime | None = None,
+) -> bytes:
+    """One ``iati-activities`` document with an ``iati-activity`` per campaign (UTF-8 bytes)."""
     now = (now or dt.datetime.now(dt.UTC)).replace(microsecond=0)
+    root = ET.Element(
+        "iati-activities",
+        {"version": IATI_VERSION, "generated-datetime": now.isoformat().replace("+00:00", "Z")},
+    )
+    if settings.iati_org_is_placeholder:
+        root.append(ET.Comment(PLACEHOLDER_NOTICE.format(ref=settings.iati_org_ref)))
+    for campaign in campaigns:
+        _add_activity(root, session, campaign, settings, now)
+    ET.indent(root)
+    body = ET.tostring(root, encoding="unicode", short_empty_elements=True)
+    return ('<?xml version="1.0" encoding="UTF-8"?>\n' + body + "\n").encode("utf-8")
+
+
+def _add_activity(
+    root: ET.Element, session: Session, campaign: Campaign, settings: Settings, now: dt.datetime
+) -> None:
     currency = campaign.currency
     disbursements = list(
         session.scalars(
@@ -228,12 +263,6 @@ def activity_xml(
     by_seq = {int(d.ledger_seq): d for d in disbursements if d.ledger_seq is not None}
     flows = _flows(session, campaign, {seq: d.category for seq, d in by_seq.items()})
     lang = "zh" if campaign.language == "zh" else "en"
-    root = ET.Element(
-        "iati-activities",
-        {"version": IATI_VERSION, "generated-datetime": now.isoformat().replace("+00:00", "Z")},
-    )
-    if settings.iati_org_is_placeholder:
-        root.append(ET.Comment(PLACEHOLDER_NOTICE.format(ref=settings.iati_org_ref)))
     activity = ET.SubElement(
         root,
         "iati-activity",
@@ -334,6 +363,3 @@ def activity_xml(
     figures = campaign_figures(session, campaign, threshold=settings.suppression_threshold)
     end = campaign.closed_at.date() if campaign.closed_at is not None else now.date()
     _result(activity, figures, start, max(end, start))
-    ET.indent(root)
-    body = ET.tostring(root, encoding="unicode", short_empty_elements=True)
-    return ('<?xml version="1.0" encoding="UTF-8"?>\n' + body + "\n").encode("utf-8")

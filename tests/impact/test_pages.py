@@ -132,6 +132,7 @@ def test_a_bad_csv_shows_every_problem_and_imports_nothing(
     assert len(children(session)) == 2
     template = client.get(url(story, "/template.csv"))
     assert template.mimetype == "text/csv"
+    assert template.headers["Content-Type"] == "text/csv; charset=utf-8"  # one charset, not two
     assert template.data.startswith(b"\xef\xbb\xbfcode,age_band")
 
 

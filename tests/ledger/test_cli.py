@@ -292,6 +292,30 @@ def test_reversing_an_unknown_entry_by_hand_is_refused(
     assert count_entries(session) == 8
 
 
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["ledger", "reverse", "99999999999999999999", "--memo", "typo"],
+        ["ledger", "reverse", "9223372036854775808", "--memo", "typo"],
+        [
+            "ledger", "append", "--campaign", "cmp_school", "--kind", "refund",
+            "--reverses", "99999999999999999999",
+            "--posting", "campaign:cmp_school:fund,100,CNY",
+            "--posting", "processor:stripe,-100,CNY",
+        ],
+    ],
+)  # fmt: skip
+def test_a_seq_no_ledger_can_hold_is_a_usage_error(
+    runner: FlaskCliRunner, session: Session, campaigns: tuple[str, str], args: list[str]
+) -> None:
+    """A seq beyond 64 bits used to reach the database and end in an OverflowError."""
+    result = runner.invoke(args=args)
+
+    assert result.exit_code == 2, result.output
+    assert "is not in the range" in result.output
+    assert count_entries(session) == 8
+
+
 def test_verify_checks_the_derived_figures_and_fails_on_a_changed_total(
     session: Session, campaigns: tuple[str, str], runner: FlaskCliRunner
 ) -> None:

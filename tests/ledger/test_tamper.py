@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from giving import PROJECT_ROOT
 from giving.db import transaction
-from giving.ledger.canonical import GENESIS_CHAIN_HASH, chain_hash
+from giving.ledger.canonical import GENESIS_CHAIN_HASH, LeafRecordError, chain_hash
 from giving.ledger.canonical import record_leaf_hash as leaf_hash_of
 from giving.ledger.keys import load_signing_key, vkey_text
 from giving.ledger.queries import iter_published
@@ -146,6 +146,36 @@ def test_an_amount_changed_on_one_side_only_is_caught_as_unbalanced(scratch: Scr
     code, output = scratch.verify()
     assert code == 1
     assert output.startswith("FAILED: seq 5: postings do not sum to zero per currency: CNY +100")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["export", "jsonl", "all"],
+        ["export", "jsonl", "all", "--checkpoint-out", "{tmp}/cp-out.txt"],
+        ["export", "jsonl", "cmp_school"],
+    ],
+)
+def test_exporting_an_unbalanced_ledger_names_the_entry_and_writes_nothing(
+    scratch: Scratch, args: list[str]
+) -> None:
+    """An entry that no longer balances cannot be published as a leaf: the export says
+    which one, as `ledger verify` does, instead of dying with a traceback."""
+    scratch.sql("UPDATE ledger_postings SET amount = amount + 100 WHERE entry_seq = 5 AND line = 0")
+    output = scratch.tmp / "unbalanced.jsonl"
+    filled = [arg.format(tmp=scratch.tmp) for arg in args]
+
+    result = scratch.runner.invoke(args=[*filled, "-o", str(output)])
+
+    assert result.exit_code == 1, result.output
+    assert not isinstance(result.exception, LeafRecordError), result.exception
+    assert result.output.startswith(
+        "FAILED: seq 5: postings do not sum to zero per currency: CNY +100"
+    ), result.output
+    assert "giving ledger verify" in result.output
+    assert not output.exists()
+    assert not (scratch.tmp / "cp-out.txt").exists()
+    assert list(scratch.tmp.glob(".unbalanced.jsonl*")) == []
 
 
 def test_a_deleted_entry_is_caught_as_a_gap(scratch: Scratch) -> None:
