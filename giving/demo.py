@@ -1,4 +1,5 @@
-"""Demo data for a newcomer's first look: one account per role and bilingual campaigns.
+"""Demo data for a newcomer's first look: one account per role, each with something to see
+(tests/test_demo.py follows every README account's pages), and bilingual campaigns.
 
 Every record goes through the same services a person's clicks would call, so the demo
 exercises the real rules (a host chosen before review, review by an independent admin,
@@ -139,7 +140,8 @@ def _ensure_campaign(
 
 
 def _seed_money(session: Session, settings: Settings, users: dict[str, User]) -> list[str]:
-    """Sandbox donations, an evidenced disbursement and its (invented) children.
+    """Sandbox donations, an evidenced disbursement and its (invented) children, a request
+    waiting for the finance member, the auditor's grant and a published report.
 
     Donations travel the sandbox provider's real path (signed events through the webhook
     handler), so the demo's ledger is what a real checkout would have written.
