@@ -1,4 +1,5 @@
-"""Demo data for a newcomer's first look: one account per role and bilingual campaigns.
+"""Demo data for a newcomer's first look: one account per role, each with something to see
+(tests/test_demo.py follows every README account's pages), and bilingual campaigns.
 
 Every record goes through the same services a person's clicks would call, so the demo
 exercises the real rules (a host chosen before review, review by an independent admin,
@@ -10,8 +11,10 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import time
 
 import sqlalchemy as sa
+from flask import current_app, has_app_context
 from PIL import Image, ImageDraw
 from sqlalchemy.orm import Session
 
@@ -20,7 +23,7 @@ from giving.accounts.models import Role, User
 from giving.campaigns import services as campaigns
 from giving.campaigns.models import Campaign, CampaignState
 from giving.config import Settings, load_settings
-from giving.db import transaction
+from giving.db import transaction, utcnow
 from giving.demo_content import (
     DEMO_ACCOUNTS,
     DEMO_CAMPAIGNS,
@@ -30,8 +33,9 @@ from giving.demo_content import (
 )
 from giving.disbursements.budget import set_budget
 from giving.disbursements.decisions import approve_disbursement, available_balance
-from giving.disbursements.models import Disbursement, DisbursementState
-from giving.disbursements.services import EvidenceUpload, request_disbursement
+from giving.disbursements.models import Disbursement, DisbursementState, EvidenceFile
+from giving.disbursements.services import EvidenceUpload, publish_redacted, request_disbursement
+from giving.disbursements.uploads import evidence_storage_in
 from giving.hosts.models import HostOrganisation, HostRole
 from giving.hosts.services import add_member, assign_host, register_host
 from giving.impact.demo import seed_demo_children
@@ -40,7 +44,9 @@ from giving.ledger.keys import ledger_origin, load_signing_key
 from giving.ledger.services import latest_checkpoint, make_checkpoint
 from giving.ledger.tree import log_size
 from giving.money import Money, parse_major_amount
-from giving.storage import storage_from_settings
+from giving.reports import auditors, jobs
+from giving.reports import services as reports
+from giving.storage import LocalStorage, storage_from_settings
 
 _ROLE_FOR = {
     "admin": {Role.ADMIN},
@@ -49,6 +55,10 @@ _ROLE_FOR = {
     "donor": set(),
     "host finance": set(),
 }
+
+FOOD_PAYEE = "县城粮油店 (demo supplier)"
+BUS_PAYEE = "县城客运公司 (demo bus hire)"
+AUDIT_DAYS = 90
 
 
 def seed_demo(session: Session, settings: Settings | None = None) -> str:
@@ -130,7 +140,8 @@ def _ensure_campaign(
 
 
 def _seed_money(session: Session, settings: Settings, users: dict[str, User]) -> list[str]:
-    """Sandbox donations, an evidenced disbursement and its (invented) children.
+    """Sandbox donations, an evidenced disbursement and its (invented) children, a request
+    waiting for the finance member, the auditor's grant and a published report.
 
     Donations travel the sandbox provider's real path (signed events through the webhook
     handler), so the demo's ledger is what a real checkout would have written.
@@ -162,6 +173,9 @@ def _seed_money(session: Session, settings: Settings, users: dict[str, User]) ->
                 session, load_signing_key(settings), origin=ledger_origin(settings)
             )
     lines.append(f"Ledger checkpoint: {checkpoint.tree_size} entries signed.")
+    with transaction(session):
+        lines.append(_ensure_auditor_grant(session, users, lunch))
+    lines.append(_ensure_report(session, settings, users, lunch))
     return lines
 
 
@@ -184,48 +198,166 @@ def _ensure_host(session: Session, users: dict[str, User]) -> HostOrganisation:
 def _ensure_disbursements(
     session: Session, settings: Settings, users: dict[str, User], campaign: Campaign
 ) -> list[Disbursement]:
-    existing = list(
-        session.scalars(sa.select(Disbursement).where(Disbursement.campaign_id == campaign.id))
-    )
-    if existing:
-        return [d for d in existing if d.state == DisbursementState.APPROVED.value]
-    set_budget(
-        session,
-        actor=users["organiser"],
-        campaign=campaign,
-        amounts={"food": 4_800_000, "transport": 300_000, "other": 300_000},
-    )
-    available = available_balance(session, campaign).amount_minor
-    amount = (available * 6 // 10) // 100 * 100
-    if amount <= 0:
-        return []
-    request = request_disbursement(
-        session,
-        actor=users["organiser"],
-        campaign=campaign,
-        payee="县城粮油店 (demo supplier)",
-        amount=Money(amount, campaign.currency),
-        category="food",
-        spent_on=dt.date.today(),
-        description="第一批午餐食材：大米、食用油、蔬菜和鸡蛋。",
-        groups_reached="全校一至六年级学生",
-        people_reached=120,
-        evidence=[EvidenceUpload(data=demo_receipt(amount), filename="invoice.png")],
-        storage=storage_from_settings(settings),
-    )
-    approve_disbursement(session, actor=users["host finance"], disbursement=request)
-    return [request]
+    """An approved food purchase whose invoice has a published redacted copy, and a bus hire
+    request left for the host's finance member to decide; returns the approved ones.
+
+    Evidence goes where the pages put it (``evidence_storage_in``), so every download route
+    finds it. Each part is looked up first, so a demo seeded earlier gains what it lacks.
+    """
+    base = storage_from_settings(settings)
+    store = evidence_storage_in(base)
+    food = _by_payee(session, campaign, FOOD_PAYEE)
+    if food is None:
+        set_budget(
+            session,
+            actor=users["organiser"],
+            campaign=campaign,
+            amounts={"food": 4_800_000, "transport": 300_000, "other": 300_000},
+        )
+        available = available_balance(session, campaign).amount_minor
+        amount = (available * 6 // 10) // 100 * 100
+        if amount <= 0:
+            return []
+        food = request_disbursement(
+            session,
+            actor=users["organiser"],
+            campaign=campaign,
+            payee=FOOD_PAYEE,
+            amount=Money(amount, campaign.currency),
+            category="food",
+            spent_on=dt.date.today(),
+            description="第一批午餐食材：大米、食用油、蔬菜和鸡蛋。",
+            groups_reached="全校一至六年级学生",
+            people_reached=120,
+            evidence=[EvidenceUpload(data=demo_receipt(amount), filename="invoice.png")],
+            storage=store,
+        )
+        approve_disbursement(session, actor=users["host finance"], disbursement=food)
+    for evidence in food.evidence:
+        _move_misplaced(base, store, evidence)
+        if evidence.redacted_key is None and not evidence.shows_children:
+            publish_redacted(
+                session,
+                actor=users["organiser"],
+                evidence=evidence,
+                upload=EvidenceUpload(
+                    data=demo_receipt(food.amount_minor, redacted=True),
+                    filename="invoice-redacted.png",
+                ),
+                caption="供应商银行账号已遮盖。",
+                storage=store,
+            )
+    if _by_payee(session, campaign, BUS_PAYEE) is None:
+        amount = min(available_balance(session, campaign).amount_minor // 4, 60_000) // 100 * 100
+        if amount > 0:
+            request_disbursement(
+                session,
+                actor=users["organiser"],
+                campaign=campaign,
+                payee=BUS_PAYEE,
+                amount=Money(amount, campaign.currency),
+                category="transport",
+                spent_on=dt.date.today(),
+                description="运送第二批午餐食材上山的包车费用。",
+                evidence=[
+                    EvidenceUpload(
+                        data=demo_receipt(amount, title="DEMO QUOTE"), filename="quote.png"
+                    )
+                ],
+                storage=store,
+            )
+    return [
+        d
+        for d in session.scalars(
+            sa.select(Disbursement).where(Disbursement.campaign_id == campaign.id)
+        )
+        if d.state == DisbursementState.APPROVED.value
+    ]
 
 
-def demo_receipt(amount_minor: int) -> bytes:
-    """A plain image standing in for a supplier's invoice (evidence files are real files)."""
+def _by_payee(session: Session, campaign: Campaign, payee: str) -> Disbursement | None:
+    return session.scalar(
+        sa.select(Disbursement)
+        .where(Disbursement.campaign_id == campaign.id, Disbursement.payee == payee)
+        .order_by(Disbursement.id)
+        .limit(1)
+    )
+
+
+def _move_misplaced(base: LocalStorage, store: LocalStorage, evidence: EvidenceFile) -> None:
+    """Demos seeded before evidence went to its own folder left the files in the storage
+    root, where no download route looks; move them (same key) to where the rows expect."""
+    for key in (evidence.storage_key, evidence.redacted_key):
+        if key is not None and not store.exists(key) and base.exists(key):
+            store.root.mkdir(parents=True, exist_ok=True)
+            base.path_for(key).replace(store.root / key)
+
+
+def _ensure_auditor_grant(session: Session, users: dict[str, User], campaign: Campaign) -> str:
+    """The demo auditor reads the school-lunch campaign for a while, granted by the admin."""
+    auditor = users["auditor"]
+    grant = next(
+        (g for g in auditors.active_grants(session, auditor) if g.campaign_id == campaign.id),
+        None,
+    )
+    if grant is None:
+        grant = auditors.grant_access(
+            session,
+            actor=users["admin"],
+            auditor=auditor,
+            campaign=campaign,
+            expires_at=utcnow() + dt.timedelta(days=AUDIT_DAYS),
+            note="Demo: reads the school-lunch campaign's books and reports.",
+        )
+    until = grant.expires_at.date().isoformat()
+    return f"Auditor access: {auditor.email} reads “{campaign.title}” until {until}."
+
+
+def _ensure_report(
+    session: Session, settings: Settings, users: dict[str, User], campaign: Campaign
+) -> str:
+    """Publish one accountability report version (in the campaign's language) through the
+    reports service and render it here, as the inline job runner would."""
+    if reports.published_versions(session, campaign):
+        return f"Accountability report: already published for “{campaign.title}”."
+    if not has_app_context():
+        return "Accountability report: not rendered (no app context)."
+    with transaction(session):
+        queued = reports.jobs_in_progress(session, campaign) or reports.request_publication(
+            session,
+            actor=users["organiser"],
+            campaign=campaign,
+            languages=[campaign.language],
+            settings=settings,
+            key=load_signing_key(settings),
+        )
+        job_ids = [job.id for job in queued]
+    started = time.monotonic()
+    rendered = [jobs.process(current_app, job_id) for job_id in job_ids]
+    seconds = time.monotonic() - started
+    if not all(rendered):
+        return "Accountability report: rendering failed; see the transparency page."
+    return (
+        f"Accountability report: version published for “{campaign.title}” "
+        f"(rendered in {seconds:.1f} s)."
+    )
+
+
+def demo_receipt(
+    amount_minor: int, *, title: str = "DEMO INVOICE", redacted: bool = False
+) -> bytes:
+    """A plain image standing in for a supplier's invoice (evidence files are real files);
+    the redacted copy blacks out the supplier's (invented) bank account."""
     image = Image.new("RGB", (800, 1000), (255, 255, 255))
     draw = ImageDraw.Draw(image)
     draw.rectangle((40, 40, 760, 960), outline=(60, 60, 60), width=4)
-    draw.text((80, 80), "DEMO INVOICE - not a real document", fill=(0, 0, 0))
+    draw.text((80, 80), f"{title} - not a real document", fill=(0, 0, 0))
     draw.text(
         (80, 140), f"Total: CNY {amount_minor // 100}.{amount_minor % 100:02d}", fill=(0, 0, 0)
     )
+    draw.text((80, 200), "Supplier bank account: 0000 0000 0000 0000 (demo)", fill=(0, 0, 0))
+    if redacted:
+        draw.rectangle((70, 190, 560, 220), fill=(0, 0, 0))
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
     return buffer.getvalue()

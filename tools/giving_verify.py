@@ -7,13 +7,16 @@ docs/ledger-format.md: RFC 8785 canonical JSON leaves, RFC 9162 Merkle trees, C2
 checkpoints with Ed25519.
 
     giving_verify.py export LEDGER.jsonl --checkpoint CHECKPOINT.txt --key VKEY
+    giving_verify.py export CAMPAIGN.jsonl --checkpoint C.txt --key VKEY [--campaign ID]
     giving_verify.py export CAMPAIGN.jsonl --campaign-export --checkpoint C.txt --key VKEY
     giving_verify.py inclusion --leaf-hash H --index I --size N --proof h1,h2 --root R
     giving_verify.py inclusion --leaf LEAF.json --index I --proof h1,h2 --checkpoint C --key K
     giving_verify.py consistency --old-size M --new-size N --old-root R1 --new-root R2 --proof ..
     giving_verify.py consistency --old-checkpoint C1 --new-checkpoint C2 --key K --proof ...
 
-VKEY is the vkey text (`name+keyid+base64`) or a file containing it.
+VKEY is the vkey text (`name+keyid+base64`) or a file containing it. `export` recognises
+which export it was given: a per-campaign export's lines carry inclusion proofs (and its seqs
+have gaps), a full export's do not; `--campaign-export` insists on the per-campaign reading.
 Exit status: 0 when everything holds; 1 when something does not (the first problem is printed,
 naming the seq, e.g. "seq 17: leaf hash mismatch"); 2 for usage errors or unreadable input.
 
@@ -462,6 +465,18 @@ def read_lines(path: Path) -> Iterator[tuple[int, Any]]:
             raise Failure(f"{path}: not UTF-8 text") from None
 
 
+FULL_EXPORT = "read as a full export (its lines carry no inclusion proofs)"
+CAMPAIGN_EXPORT = "read as a per-campaign export (its lines carry inclusion proofs)"
+
+
+def is_campaign_export(path: Path) -> bool:
+    """Whether the export's first line carries an inclusion proof (docs/ledger-format.md
+    §6.2): per-campaign exports carry one on every line, full exports (§6.1) on none."""
+    for _, record in read_lines(path):
+        return "inclusion_proof" in record
+    return False
+
+
 def verify_full_export(path: Path, checkpoint: Checkpoint) -> str:
     """Check every entry from seq 0 and the tree head at the checkpoint's size."""
     frontier, previous = Frontier(), GENESIS_CHAIN_HASH
@@ -469,6 +484,8 @@ def verify_full_export(path: Path, checkpoint: Checkpoint) -> str:
         raise Failure("root mismatch at tree size 0")
     for _, record in read_lines(path):
         seq = record["seq"]
+        if "inclusion_proof" in record:
+            raise Failure(f"seq {seq}: carries an inclusion proof, unlike the first line")
         if seq != frontier.size:
             if seq > frontier.size:
                 raise Failure(f"seq {frontier.size}: missing (gap)")
@@ -575,7 +592,16 @@ def run_export(args: argparse.Namespace) -> str:
         raise UsageError(f"cannot read {path}: no such file")
     if args.campaign_export:
         return verify_campaign_export(path, checkpoint, args.campaign)
-    return verify_full_export(path, checkpoint)
+    campaign = is_campaign_export(path)
+    how = CAMPAIGN_EXPORT if campaign else FULL_EXPORT
+    try:
+        if campaign:
+            result = verify_campaign_export(path, checkpoint, args.campaign)
+        else:
+            result = verify_full_export(path, checkpoint)
+    except Failure as failure:
+        raise Failure(f"{failure}; {how}") from None
+    return f"{result}; {how}"
 
 
 def _leaf_hash_argument(args: argparse.Namespace) -> bytes:
@@ -634,9 +660,11 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument(
         "--campaign-export",
         action="store_true",
-        help="per-campaign export: check each line's inclusion proof instead of the whole tree",
+        help="read it as a per-campaign export (checking each line's inclusion proof instead "
+        "of the whole tree) even if it does not look like one; without this flag the kind "
+        "of export is recognised from its lines",
     )
-    export.add_argument("--campaign", help="with --campaign-export: require this campaign id")
+    export.add_argument("--campaign", help="for a per-campaign export: require this campaign id")
     export.set_defaults(run=run_export)
 
     inclusion = commands.add_parser("inclusion", help="verify one inclusion proof")

@@ -14,10 +14,18 @@ from giving.errors import DomainError
 from giving.forms_util import attach_error
 from giving.storage import LocalStorage, app_storage
 
+EVIDENCE_FOLDER = "evidence"
+
+
+def evidence_storage_in(storage: LocalStorage) -> LocalStorage:
+    """Evidence lives in its own directory beside (never inside) the web-served files; the
+    pages and ``giving demo`` both store it here, so the download routes find every file."""
+    return LocalStorage(storage.root / EVIDENCE_FOLDER)
+
 
 def evidence_storage() -> LocalStorage:
-    """Evidence lives in its own directory beside (never inside) the web-served files."""
-    return LocalStorage(app_storage(current_app).root / "evidence")
+    """The app's evidence store (see :func:`evidence_storage_in`)."""
+    return evidence_storage_in(app_storage(current_app))
 
 
 def max_evidence_bytes() -> int:

@@ -145,6 +145,11 @@ def test_a_campaign_export_carries_inclusion_proofs_that_verify(
 
     assert verified.returncode == 0, verified.stderr
     assert "6 entries of campaign 'cmp_school'" in verified.stdout
+    # The same file without the flag, as the README shows it: recognised by its proofs.
+    recognised = run_verifier("export", export, "--checkpoint", checkpoint, "--key", vkey)
+    assert recognised.returncode == 0, recognised.stderr
+    assert "6 entries of campaign 'cmp_school'" in recognised.stdout
+    assert "read as a per-campaign export" in recognised.stdout
 
 
 def test_exports_are_reproducible_byte_for_byte(

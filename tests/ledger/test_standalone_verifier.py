@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -172,6 +173,66 @@ def test_campaign_export_verifies_by_inclusion_proofs(files: Files) -> None:
     result = export(files, files.campaign, "--campaign-export", "--campaign", campaign)
     assert result.code == 0, result.err
     assert "OK: 6 entries of campaign" in result.out
+
+
+def test_campaign_export_is_recognised_without_the_flag(files: Files) -> None:
+    # As the README's command is run on the export the transparency page offers.
+    campaign = VECTORS["campaign_export"]["campaign"]
+    result = export(files, files.campaign)
+    assert result.code == 0, result.err
+    assert f"OK: 6 entries of campaign '{campaign}'" in result.out
+    assert "read as a per-campaign export (its lines carry inclusion proofs)" in result.out
+    pinned = export(files, files.campaign, "--campaign", campaign)
+    assert pinned.code == 0, pinned.err
+    other = export(files, files.campaign, "--campaign", "cmp_01HZX4B2")
+    assert other.code == 1
+    assert "belongs to campaign" in other.err
+
+
+def test_full_export_is_recognised_and_says_so(files: Files) -> None:
+    result = export(files, files.ledger)
+    assert result.code == 0, result.err
+    assert result.out.startswith("OK: 7 entries verified")
+    assert "read as a full export (its lines carry no inclusion proofs)" in result.out
+
+
+def test_a_recognised_campaign_export_that_fails_says_how_it_was_read(files: Files) -> None:
+    records = [json.loads(line) for line in VECTORS["campaign_export"]["lines"]]
+    records[3]["inclusion_proof"][1] = "00" * 32
+    result = export(files, files.write_ledger(dump(records)))
+    assert result.code == 1
+    assert f"seq {records[3]['seq']}: inclusion proof does not match" in result.err
+    assert "read as a per-campaign export" in result.err
+
+
+def test_an_export_mixing_both_kinds_of_line_is_refused(files: Files) -> None:
+    records = lines()
+    records[3]["tree_size"] = 7
+    records[3]["inclusion_proof"] = []
+    result = export(files, files.write_ledger(dump(records)))
+    assert result.code == 1
+    assert "seq 3: carries an inclusion proof, unlike the first line" in result.err
+
+
+def test_the_readme_commands_verify_both_kinds_of_export(files: Files) -> None:
+    readme = (REPO / "README.md").read_text("utf-8")
+    commands = re.findall(r"^python tools/giving_verify\.py export (.+)$", readme, re.MULTILINE)
+    given = {
+        "ledger.jsonl": files.ledger,
+        "CAMPAIGN-ledger.jsonl": files.campaign,
+        "cp.txt": files.checkpoint,
+        "CAMPAIGN-checkpoint.txt": files.checkpoint,
+        "vkey.txt": files.key,
+    }
+    outputs = []
+    for command in commands:
+        words = command.replace("[--campaign CAMPAIGN]", "").split()
+        result = run("export", *[given.get(word, word) for word in words])
+        assert result.code == 0, (command, result.err)
+        outputs.append(result.out)
+    assert len(outputs) == 2
+    assert "read as a full export" in outputs[0]
+    assert "read as a per-campaign export" in outputs[1]
 
 
 def test_published_inclusion_proof_verifies_by_root_and_by_checkpoint(files: Files) -> None:
