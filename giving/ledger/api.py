@@ -7,6 +7,8 @@ bad parameter is a ValidationError, which giving/errorpages.py renders as HTTP 4
 
 from __future__ import annotations
 
+import re
+
 from flask import Blueprint, Response, jsonify, request
 from flask_babel import gettext as _
 
@@ -30,19 +32,23 @@ DEFAULT_PAGE = 100
 MAX_PAGE = 500
 
 
+# What the OpenAPI document calls an integer: ASCII digits, no spaces, one optional minus.
+# (str.isdigit() also takes "²" or "١", and int() then fails or reads them.)
+_WHOLE_NUMBER = re.compile(r"-?[0-9]+")
+
+
 def _int_arg(name: str, *, default: int | None = None, minimum: int = 0) -> int:
     raw = request.args.get(name)
-    if raw is None or raw == "":
+    if raw is None or (raw == "" and default is None):
         if default is None:
             raise ValidationError(_("The parameter %(name)s is required", name=name), field=name)
         return default
-    text = raw.strip()
-    if not text.lstrip("-").isdigit() or len(text) > 20:
+    if not _WHOLE_NUMBER.fullmatch(raw) or len(raw) > 20:
         raise ValidationError(
             _("The parameter %(name)s must be a whole number, not %(value)r", name=name, value=raw),
             field=name,
         )
-    value = int(text)
+    value = int(raw)
     if value < minimum:
         raise ValidationError(
             _("The parameter %(name)s must be at least %(minimum)d", name=name, minimum=minimum),
@@ -114,7 +120,7 @@ def entries() -> Response:
     )
 
 
-@bp.get("/ledger/entries/<int:seq>")
+@bp.get("/ledger/entries/<int(max=9223372036854775807):seq>")  # BIGINT; beyond is a 404
 def entry(seq: int) -> Response:
     found = published_entry(db_session(), seq)
     if found is None:

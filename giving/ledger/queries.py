@@ -140,8 +140,14 @@ def leaf_of(row: Any, postings: list[Posting]) -> dict[str, JsonValue]:
     )
 
 
+_BIGINT_MAX = 2**63 - 1
+
+
 def published_entry(session: Session, seq: int) -> PublishedEntry | None:
-    found = list(iter_published(session, after_seq=seq - 1, before_seq=seq + 1))
+    # seq + 1 would not fit the BIGINT column at the very end of its range, where no entry
+    # can follow anyway.
+    before_seq = seq + 1 if seq < _BIGINT_MAX else None
+    found = list(iter_published(session, after_seq=seq - 1, before_seq=before_seq))
     return found[0] if found else None
 
 

@@ -139,6 +139,14 @@ def test_a_campaign_summary(client: FlaskClient, ledger: dict[str, str]) -> None
         ("/api/v1/ledger/proofs/consistency?new=3", "The parameter old is required"),
         ("/api/v1/ledger/tree-head?tree_size=8", "larger than the log"),
         ("/api/v1/ledger/tree-head?tree_size=99999999999999999999999", "must be a whole number"),
+        # What the OpenAPI document calls an integer, and nothing else (these were a 500, or
+        # read as a number the client did not write):
+        ("/api/v1/ledger/tree-head?tree_size=--5", "must be a whole number, not '--5'"),
+        ("/api/v1/ledger/tree-head?tree_size=%C2%B2", "must be a whole number, not '²'"),
+        ("/api/v1/ledger/tree-head?tree_size=%D9%A3", "must be a whole number, not '٣'"),
+        ("/api/v1/ledger/tree-head?tree_size=%203", "must be a whole number, not ' 3'"),
+        ("/api/v1/ledger/tree-head?tree_size=", "must be a whole number, not ''"),
+        ("/api/v1/ledger/proofs/inclusion?seq=", "The parameter seq is required"),
     ],
 )
 def test_bad_parameters_are_a_400_with_a_json_message(
@@ -149,6 +157,15 @@ def test_bad_parameters_are_a_400_with_a_json_message(
     assert body["status"] == 400
     assert message.lower() in body["message"].lower()
     assert body["error"]
+
+
+@pytest.mark.parametrize("seq", ["7", str(2**63 - 1), str(2**63), "9" * 40])
+def test_an_entry_beyond_the_log_is_a_404_however_large_its_number(
+    client: FlaskClient, ledger: dict[str, str], seq: str
+) -> None:
+    body = get_json(client, f"/api/v1/ledger/entries/{seq}", status=404)
+
+    assert body["status"] == 404
 
 
 def test_an_unknown_campaign_is_a_404(client: FlaskClient, ledger: dict[str, str]) -> None:
@@ -164,7 +181,7 @@ def test_the_openapi_document_describes_every_ledger_route(client: FlaskClient, 
     documented = set(document["paths"])
     for rule in app.url_map.iter_rules():
         if rule.endpoint.startswith("ledger_api."):
-            path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule)
+            path = re.sub(r"<(?:[^:<>]+:)?(\w+)>", r"{\1}", rule.rule)
             assert path in documented, f"{path} is missing from openapi.json"
             assert "get" in document["paths"][path]
     for path in documented:
