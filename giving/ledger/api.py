@@ -35,6 +35,7 @@ MAX_PAGE = 500
 # What the OpenAPI document calls an integer: ASCII digits, no spaces, one optional minus.
 # (str.isdigit() also takes "²" or "١", and int() then fails or reads them.)
 _WHOLE_NUMBER = re.compile(r"-?[0-9]+")
+_INT64_MAX = 2**63 - 1
 
 
 def _int_arg(name: str, *, default: int | None = None, minimum: int = 0) -> int:
@@ -52,6 +53,11 @@ def _int_arg(name: str, *, default: int | None = None, minimum: int = 0) -> int:
     if value < minimum:
         raise ValidationError(
             _("The parameter %(name)s must be at least %(minimum)d", name=name, minimum=minimum),
+            field=name,
+        )
+    if value > _INT64_MAX:  # no seq or tree size can be larger than the BIGINT columns hold
+        raise ValidationError(
+            _("The parameter %(name)s may be at most %(maximum)d", name=name, maximum=_INT64_MAX),
             field=name,
         )
     return value

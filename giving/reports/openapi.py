@@ -138,16 +138,23 @@ PATHS: dict[str, Any] = {
                     "multipart/form-data": {
                         "schema": {
                             "type": "object",
-                            "description": "The file, or the SHA-256 (the file wins if both)",
-                            "anyOf": [{"required": ["file"]}, {"required": ["sha256"]}],
+                            "description": "The file, or the SHA-256; with a file, the "
+                            "SHA-256 field is ignored (the page's form sends both)",
                             "properties": {
                                 "file": {
                                     "type": "string",
                                     "format": "binary",
                                     "description": "The report PDF",
                                 },
-                                "sha256": _HASH_TEXT,
+                                "sha256": {
+                                    "description": "Ignored when a file is sent; otherwise the "
+                                    "SHA-256 as below"
+                                },
                             },
+                            "anyOf": [
+                                {"required": ["file"]},
+                                {"required": ["sha256"], "properties": {"sha256": _HASH_TEXT}},
+                            ],
                         },
                         "encoding": {"file": {"contentType": "application/pdf"}},
                     },

@@ -147,6 +147,8 @@ def test_a_campaign_summary(client: FlaskClient, ledger: dict[str, str]) -> None
         ("/api/v1/ledger/tree-head?tree_size=%203", "must be a whole number, not ' 3'"),
         ("/api/v1/ledger/tree-head?tree_size=", "must be a whole number, not ''"),
         ("/api/v1/ledger/proofs/inclusion?seq=", "The parameter seq is required"),
+        (f"/api/v1/ledger/entries?after_seq={2**63}", f"after_seq may be at most {2**63 - 1}"),
+        (f"/api/v1/ledger/tree-head?tree_size={2**63}", f"tree_size may be at most {2**63 - 1}"),
     ],
 )
 def test_bad_parameters_are_a_400_with_a_json_message(
@@ -166,6 +168,22 @@ def test_an_entry_beyond_the_log_is_a_404_however_large_its_number(
     body = get_json(client, f"/api/v1/ledger/entries/{seq}", status=404)
 
     assert body["status"] == 404
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/v1/ledger/entries?campaign=%00",
+        "/api/v1/ledger/entries?campaign=cmp_school%00",
+        "/api/v1/ledger/campaigns/%00/summary",
+        "/api/v1/campaigns/cmp_school%00/impact",
+    ],
+)
+def test_a_campaign_id_with_a_nul_byte_is_no_campaign_on_every_database(
+    client: FlaskClient, ledger: dict[str, str], url: str
+) -> None:
+    # PostgreSQL refused the query outright, which was a 500.
+    assert get_json(client, url, status=404)["status"] == 404
 
 
 def test_an_unknown_campaign_is_a_404(client: FlaskClient, ledger: dict[str, str]) -> None:
