@@ -5,10 +5,11 @@ valid and requests it calls invalid, sends them to the app (WSGI, no server) and
 checks: no 5xx, only documented status codes and content types, bodies that fit the documented
 schemas, invalid requests refused with a 4xx and valid ones accepted (issue 11, item 14).
 
-One allowance, per operation and said in the document: a whole number the schema accepts may
-still be refused with 400 when it does not fit the log (a tree larger than the log, a leaf
-outside the tree, an old size above the new) or, for an upload, when the file is not a PDF.
-JSON Schema cannot know the log's size, relate two parameters or read a PDF.
+Two allowances, each for named operations only. A whole number the schema accepts may still be
+refused with 400 when it does not fit the log (a tree larger than the log, a leaf outside the
+tree, an old size above the new) or, for an upload, when the file is not a PDF; the document
+says so, since JSON Schema cannot know the log's size, relate two parameters or read a PDF.
+And the upload's multipart body is left out of the negative mode (see NO_NEGATIVE_MULTIPART).
 """
 
 from __future__ import annotations
@@ -37,6 +38,12 @@ REFUSED_WHEN_OUT_OF_THE_LOG = [
     "getConsistencyProof",
     "verifyReportFile",
 ]
+
+# Schemathesis makes a negative multipart body by breaking one branch of the schema's anyOf
+# (file, or a well-formed hash), and sometimes the body still satisfies the other branch, so
+# the app rightly accepts it. Its urlencoded and JSON bodies, which have no anyOf, are still
+# sent in the negative mode, and so is every malformed hash of verifyReportHash.
+NO_NEGATIVE_MULTIPART = {"verifyReportFile"}
 
 # Operations that take no input, or only a string any text of which is valid (an unknown
 # campaign id is a 404, not a malformed request): no request is invalid, so there is nothing
@@ -104,6 +111,7 @@ def test_every_operation_is_tested_and_only_input_free_ones_skip_the_negative_mo
     assert len(ids) == len(OPERATIONS) == 12
     assert NOTHING_INVALID.issubset(ids)
     assert ids.issuperset(REFUSED_WHEN_OUT_OF_THE_LOG)
+    assert ids.issuperset(NO_NEGATIVE_MULTIPART)
 
 
 @pytest.mark.parametrize(("mode", "operation_id", "method", "path"), CASES)
@@ -112,6 +120,8 @@ def test_the_operation_answers_as_its_document_says(
 ) -> None:
     operation = _schema(api_app)[path][method]
     strategy = operation.as_strategy(generation_mode=schemathesis.GenerationMode(mode))
+    if mode == "negative" and operation_id in NO_NEGATIVE_MULTIPART:
+        strategy = strategy.filter(lambda case: case.media_type != "multipart/form-data")
 
     @given(case=strategy)
     @settings(
