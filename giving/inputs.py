@@ -11,6 +11,7 @@ query parameters (400 with a message) and ``WholeNumberField`` in forms.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask import Flask, abort, request
@@ -27,6 +28,7 @@ INT32_MIN = -(2**31)
 _NUL = "\x00"
 # Longer than any integer within 64 bits, sign included: refused before int() reads it.
 MAX_DIGITS = 20
+_WHOLE_NUMBER = re.compile(r"-?[0-9]+")
 
 
 class _BoundedIntConverter(IntegerConverter):
@@ -90,17 +92,18 @@ def query_int(
 ) -> int:
     """The query parameter ``name`` as a whole number in [minimum, maximum], or a 400."""
     raw = request.args.get(name)
-    if raw is None or raw == "":
+    if raw is None or (raw == "" and default is None):
         if default is None:
             raise ValidationError(_("The parameter %(name)s is required", name=name), field=name)
         return default
-    text = raw.strip()
-    if not text.isascii() or not text.lstrip("-").isdigit() or len(text) > MAX_DIGITS:
+    # What the OpenAPI document calls an integer: ASCII digits and one optional minus, no
+    # spaces ("--5" or " 3" are not numbers; str.isdigit() would also take "²" or "١").
+    if not _WHOLE_NUMBER.fullmatch(raw) or len(raw) > MAX_DIGITS:
         raise ValidationError(
             _("The parameter %(name)s must be a whole number, not %(value)r", name=name, value=raw),
             field=name,
         )
-    value = int(text)
+    value = int(raw)
     if value < minimum:
         raise ValidationError(
             _("The parameter %(name)s must be at least %(minimum)d", name=name, minimum=minimum),

@@ -16,6 +16,12 @@ HEX_HASH: dict[str, Any] = {"type": "string", "pattern": "^[0-9a-f]{64}$"}
 BAD_REQUEST: dict[str, Any] = {"$ref": "#/components/responses/BadRequest"}
 NOT_FOUND: dict[str, Any] = {"$ref": "#/components/responses/NotFound"}
 TOO_LARGE: dict[str, Any] = {"$ref": "#/components/responses/PayloadTooLarge"}
+CLIENT_ERROR: dict[str, Any] = {"$ref": "#/components/responses/ClientError"}
+
+# Everything under /api/v1 is public: no login, no key, no cookie. OpenAPI says so with an
+# empty security requirement (``{}``: "no scheme needed"), which the root of the document
+# carries for every operation.
+NO_AUTHENTICATION: list[dict[str, list[str]]] = [{}]
 
 ERROR_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -51,17 +57,34 @@ def shared_responses() -> dict[str, Any]:
             "description": "The request body is larger than the endpoint accepts",
             "content": error_content(),
         },
+        "ClientError": {
+            "description": "A client error. Every error under /api/v1 has this JSON body; an "
+            "operation that takes no input answers a well-formed request without one.",
+            "content": error_content(),
+        },
     }
 
 
-def int_param(name: str, description: str, *, required: bool, minimum: int = 0) -> dict[str, Any]:
+# Sequence numbers and tree sizes are 64-bit (BIGINT) in the ledger's tables; a larger number
+# can name no entry or tree, so the document bounds every such integer by it.
+INT64_MAX = 2**63 - 1
+
+
+def int_schema(minimum: int = 0, maximum: int = INT64_MAX) -> dict[str, Any]:
+    """A whole number in ``[minimum, maximum]``, written in decimal ASCII digits."""
+    return {"type": "integer", "format": "int64", "minimum": minimum, "maximum": maximum}
+
+
+def int_param(
+    name: str, description: str, *, required: bool, minimum: int = 0, maximum: int = INT64_MAX
+) -> dict[str, Any]:
     """An integer query parameter."""
     return {
         "name": name,
         "in": "query",
         "required": required,
         "description": description,
-        "schema": {"type": "integer", "minimum": minimum},
+        "schema": int_schema(minimum, maximum),
     }
 
 

@@ -61,3 +61,19 @@ def slugify(text: str, *, max_length: int = 60) -> str:
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
     slug = _slug_strip.sub("-", ascii_text.lower()).strip("-")
     return slug[:max_length].rstrip("-")
+
+
+# Han ideographs: CJK Unified Ideographs, Extension A, Compatibility, Extensions B-H.
+_HAN = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")
+_LATIN_LETTER = re.compile("[A-Za-z]")
+
+
+def written_language(text: str) -> str | None:
+    """The language a short public text is written in, as far as Giving needs to say so:
+    ``zh`` when it has any Chinese character, ``en`` when it has Latin letters and none, and
+    None when it has neither (digits, punctuation), which any language can claim."""
+    if _HAN.search(text):
+        return "zh"
+    if _LATIN_LETTER.search(text):
+        return "en"
+    return None

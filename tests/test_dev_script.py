@@ -96,3 +96,44 @@ def test_dev_run_refuses_a_port_that_is_not_a_number(checkout: Path) -> None:
     assert result.returncode == 2
     assert "--port needs a number" in result.stderr
     assert calls == ""
+
+
+def _setup(checkout: Path, npm_script: str) -> tuple[subprocess.CompletedProcess[str], str]:
+    npm = checkout.parent / "tools" / "npm"
+    npm.write_text(npm_script)
+    npm.chmod(0o755)
+    calls = checkout / "calls.txt"
+    result = subprocess.run(
+        ["bash", str(checkout / "dev"), "setup"],
+        capture_output=True,
+        text=True,
+        env=os.environ
+        | {
+            "PATH": f"{checkout.parent / 'tools'}:{os.environ['PATH']}",
+            "PYTHON": sys.executable,
+            "CALLS": str(calls),
+        },
+        timeout=60,
+        check=False,
+    )
+    return result, calls.read_text() if calls.exists() else ""
+
+
+def test_dev_setup_installs_the_openapi_linters_into_dot_tools(checkout: Path) -> None:
+    result, calls = _setup(checkout, '#!/bin/sh\necho "npm $*" >> "$CALLS"\n')
+
+    assert result.returncode == 0, result.stderr
+    assert "installing the OpenAPI linters" in result.stderr
+    (call,) = calls.splitlines()
+    assert call.startswith(f"npm install --prefix {checkout}/.tools ")
+    assert "--ignore-scripts" in call
+    assert "@redocly/cli@" in call
+    assert "@stoplight/spectral-cli@" in call
+
+
+def test_dev_setup_goes_on_when_the_linters_cannot_be_installed(checkout: Path) -> None:
+    result, calls = _setup(checkout, '#!/bin/sh\necho "npm $*" >> "$CALLS"\nexit 1\n')
+
+    assert result.returncode == 0, result.stderr
+    assert "could not install the OpenAPI linters (offline?)" in result.stderr
+    assert calls.startswith("npm install")

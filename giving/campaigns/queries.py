@@ -95,7 +95,12 @@ def campaign_by_slug(session: Session, slug: str, *, actor: User | None) -> Camp
 
 
 def campaign_by_public_id(session: Session, public_id: str, *, actor: User | None) -> Campaign:
-    campaign = session.scalar(sa.select(Campaign).where(Campaign.public_id == public_id))
+    # No id holds a NUL, and PostgreSQL refuses one in a text parameter outright.
+    campaign = (
+        None
+        if "\x00" in public_id
+        else session.scalar(sa.select(Campaign).where(Campaign.public_id == public_id))
+    )
     return _visible(campaign, actor)
 
 

@@ -11,6 +11,15 @@ from typing import Any
 
 from giving.openapi import NOT_FOUND, ok, path_param
 
+TAG = "Impact"
+TAGS: list[dict[str, str]] = [
+    {
+        "name": TAG,
+        "description": "The children each campaign helped, aggregated and suppressed exactly "
+        "as its public page shows them.",
+    }
+]
+
 _COUNT_PROPERTIES: dict[str, Any] = {
     "shown": {
         "type": "string",
@@ -29,6 +38,7 @@ PATHS: dict[str, Any] = {
     "/api/v1/campaigns/{public_id}/impact": {
         "get": {
             "operationId": "getCampaignImpact",
+            "tags": [TAG],
             "summary": "Children a campaign helped, as its public page shows them",
             "description": "Counts below the suppression threshold are given as 'fewer than "
             "k', larger ones as ranges whenever any count is suppressed, and cost per child "

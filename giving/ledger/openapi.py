@@ -9,13 +9,45 @@ from __future__ import annotations
 
 from typing import Any
 
-from giving.openapi import BAD_REQUEST, HEX_HASH, NOT_FOUND, int_param, ok, path_param
+from giving.openapi import (
+    BAD_REQUEST,
+    CLIENT_ERROR,
+    HEX_HASH,
+    NOT_FOUND,
+    error_content,
+    int_param,
+    int_schema,
+    ok,
+    path_param,
+)
+
+TAG = "Ledger"
+TAGS: list[dict[str, str]] = [
+    {
+        "name": TAG,
+        "description": "The append-only public ledger: entries, signed checkpoints and RFC 9162 "
+        "proofs that let anyone check the books offline (docs/ledger-format.md).",
+    }
+]
+
+# A number the schema allows can still name a tree the log has not reached, or a leaf outside
+# the tree; JSON Schema cannot relate two parameters or know the log's size, so it is said here.
+_OUT_OF_RANGE = {
+    "description": "A parameter is missing or not a whole number in range, or the numbers do "
+    "not fit the log: a tree size larger than the log, a seq not below the tree size, an old "
+    "size larger than the new one",
+    "content": error_content(),
+}
 
 PATHS: dict[str, Any] = {
     "/api/v1/ledger/checkpoint": {
         "get": {
             "operationId": "getLatestCheckpoint",
+            "tags": [TAG],
             "summary": "The most recent signed checkpoint (C2SP tlog-checkpoint signed note)",
+            "description": "Tree size, root hash and the signed note verbatim, with the origin "
+            "and key name it was signed under. Verify the note with the public key "
+            "(getPublicKey), then check entries and proofs against its root.",
             "responses": {
                 "200": ok("Checkpoint", "The latest checkpoint"),
                 "404": NOT_FOUND,
@@ -25,20 +57,28 @@ PATHS: dict[str, Any] = {
     "/api/v1/ledger/public-key": {
         "get": {
             "operationId": "getPublicKey",
+            "tags": [TAG],
             "summary": "The Ed25519 key that signs checkpoints (vkey, PEM, raw base64)",
-            "responses": {"200": ok("PublicKey", "The public key")},
+            "description": "The key as a C2SP signed-note verifier key (vkey), as PEM and as "
+            "raw base64, with the log's origin. Takes no parameters.",
+            "responses": {"200": ok("PublicKey", "The public key"), "4XX": CLIENT_ERROR},
         }
     },
     "/api/v1/ledger/entries": {
         "get": {
             "operationId": "listEntries",
+            "tags": [TAG],
             "summary": "Entries in sequence order, paged by seq",
+            "description": "Pass ``next_after_seq`` from one page as ``after_seq`` for the "
+            "next; it is null on the last page. Each entry carries its leaf record (whose "
+            "canonical JSON is the Merkle leaf input), leaf hash and chain hash.",
             "parameters": [
                 {
                     "name": "campaign",
                     "in": "query",
                     "required": False,
-                    "description": "Only this campaign's entries (its public id)",
+                    "description": "Only this campaign's entries (its public id); empty means "
+                    "every campaign",
                     "schema": {"type": "string"},
                 },
                 int_param(
@@ -47,13 +87,9 @@ PATHS: dict[str, Any] = {
                     required=False,
                     minimum=-1,
                 ),
-                {
-                    "name": "limit",
-                    "in": "query",
-                    "required": False,
-                    "description": "Page size (default 100)",
-                    "schema": {"type": "integer", "minimum": 1, "maximum": 500},
-                },
+                int_param(
+                    "limit", "Page size (default 100)", required=False, minimum=1, maximum=500
+                ),
             ],
             "responses": {
                 "200": ok("EntryPage", "A page of entries"),
@@ -65,48 +101,66 @@ PATHS: dict[str, Any] = {
     "/api/v1/ledger/entries/{seq}": {
         "get": {
             "operationId": "getEntry",
+            "tags": [TAG],
             "summary": "One entry by its sequence number",
-            "parameters": [path_param("seq", {"type": "integer", "minimum": 0})],
+            "description": "The entry at leaf index ``seq``, as in listEntries. An index the "
+            "log has not reached is a 404.",
+            "parameters": [
+                path_param("seq", int_schema(), "The entry's sequence number (leaf index)")
+            ],
             "responses": {"200": ok("Entry", "The entry"), "404": NOT_FOUND},
         }
     },
     "/api/v1/ledger/tree-head": {
         "get": {
             "operationId": "getTreeHead",
+            "tags": [TAG],
             "summary": "The RFC 9162 tree head (root hash) at a tree size",
+            "description": "The Merkle tree hash over the first ``tree_size`` entries (RFC 9162 "
+            "§2.1.1), by default over the whole ledger.",
             "parameters": [
                 int_param("tree_size", "Tree size (default: the whole ledger)", required=False)
             ],
-            "responses": {"200": ok("TreeHead", "The tree head"), "400": BAD_REQUEST},
+            "responses": {"200": ok("TreeHead", "The tree head"), "400": _OUT_OF_RANGE},
         }
     },
     "/api/v1/ledger/proofs/inclusion": {
         "get": {
             "operationId": "getInclusionProof",
+            "tags": [TAG],
             "summary": "RFC 9162 inclusion proof of an entry in the tree of a given size",
+            "description": "PATH(seq, D[tree_size]) of RFC 9162 §2.1.3, nearest sibling first, "
+            "with the leaf hash and the root it leads to. ``seq`` must be below ``tree_size``.",
             "parameters": [
                 int_param("seq", "The entry's sequence number (leaf index)", required=True),
                 int_param("tree_size", "Tree size (default: the whole ledger)", required=False),
             ],
-            "responses": {"200": ok("InclusionProof", "The proof"), "400": BAD_REQUEST},
+            "responses": {"200": ok("InclusionProof", "The proof"), "400": _OUT_OF_RANGE},
         }
     },
     "/api/v1/ledger/proofs/consistency": {
         "get": {
             "operationId": "getConsistencyProof",
+            "tags": [TAG],
             "summary": "RFC 9162 consistency proof between two tree sizes",
+            "description": "PROOF(old, D[new]) of RFC 9162 §2.1.4: shows that the tree of size "
+            "``old`` is a prefix of the tree of size ``new``, so nothing was rewritten. "
+            "``old`` must not exceed ``new``.",
             "parameters": [
                 int_param("old", "The older tree size", required=True),
                 int_param("new", "The newer tree size (default: the whole ledger)", required=False),
             ],
-            "responses": {"200": ok("ConsistencyProof", "The proof"), "400": BAD_REQUEST},
+            "responses": {"200": ok("ConsistencyProof", "The proof"), "400": _OUT_OF_RANGE},
         }
     },
     "/api/v1/ledger/campaigns/{public_id}/summary": {
         "get": {
             "operationId": "getCampaignSummary",
+            "tags": [TAG],
             "summary": "A campaign's money per currency, derived from the ledger",
-            "parameters": [path_param("public_id", {"type": "string"})],
+            "description": "Gross raised, fees, refunds, disputes, disbursed and available per "
+            "currency, summed from the postings of the campaign's fund account (minor units).",
+            "parameters": [path_param("public_id", {"type": "string"}, "The campaign's id")],
             "responses": {
                 "200": ok("CampaignSummary", "The summary, amounts in minor units"),
                 "404": NOT_FOUND,

@@ -46,6 +46,8 @@ class PublishedEntry:
 
 
 def campaign_exists(session: Session, public_id: str) -> bool:
+    if "\x00" in public_id:  # no id holds one, and PostgreSQL refuses it in a text parameter
+        return False
     found = session.scalar(
         sa.select(_campaigns.c.public_id).where(_campaigns.c.public_id == public_id)
     )

