@@ -61,8 +61,13 @@ class Int64Converter(_BoundedIntConverter):
     """``<int64:…>``: a number kept in a BIGINT column, such as a ledger seq."""
 
 
+def _nul_in(text: object) -> bool:
+    # werkzeug leaves a multipart part's name None when it holds a line break.
+    return isinstance(text, str) and _NUL in text
+
+
 def _has_nul(values: Any) -> bool:
-    return any(_NUL in key or any(_NUL in v for v in values.getlist(key)) for key in values)
+    return any(_nul_in(key) or any(_nul_in(v) for v in values.getlist(key)) for key in values)
 
 
 def refuse_nul() -> None:
@@ -72,7 +77,7 @@ def refuse_nul() -> None:
         _NUL in request.path
         or _has_nul(request.args)
         or _has_nul(request.form)
-        or any(_NUL in key or _NUL in (f.filename or "") for key, f in files.items(multi=True))
+        or any(_nul_in(key) or _nul_in(f.filename) for key, f in files.items(multi=True))
     ):
         abort(
             400,

@@ -15,6 +15,8 @@ from typing import Any
 HEX_HASH: dict[str, Any] = {"type": "string", "pattern": "^[0-9a-f]{64}$"}
 BAD_REQUEST: dict[str, Any] = {"$ref": "#/components/responses/BadRequest"}
 NOT_FOUND: dict[str, Any] = {"$ref": "#/components/responses/NotFound"}
+# Any text but NUL: giving/inputs.py refuses a NUL anywhere in a request with a 400.
+TEXT_WITHOUT_NUL: dict[str, Any] = {"type": "string", "pattern": "^[^\\u0000]*$"}
 TOO_LARGE: dict[str, Any] = {"$ref": "#/components/responses/PayloadTooLarge"}
 CLIENT_ERROR: dict[str, Any] = {"$ref": "#/components/responses/ClientError"}
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from giving.openapi import NOT_FOUND, ok, path_param
+from giving.openapi import NOT_FOUND, TEXT_WITHOUT_NUL, ok, path_param
 
 TAG = "Impact"
 TAGS: list[dict[str, str]] = [
@@ -43,7 +43,7 @@ PATHS: dict[str, Any] = {
             "description": "Counts below the suppression threshold are given as 'fewer than "
             "k', larger ones as ranges whenever any count is suppressed, and cost per child "
             "only when every count is exact. Cached publicly for five minutes.",
-            "parameters": [path_param("public_id", {"type": "string"}, "The campaign's id")],
+            "parameters": [path_param("public_id", TEXT_WITHOUT_NUL, "The campaign's id")],
             "responses": {
                 "200": ok("ImpactFigures", "The campaign's public figures"),
                 "404": NOT_FOUND,

@@ -14,6 +14,7 @@ from giving.openapi import (
     CLIENT_ERROR,
     HEX_HASH,
     NOT_FOUND,
+    TEXT_WITHOUT_NUL,
     error_content,
     int_param,
     int_schema,
@@ -79,7 +80,7 @@ PATHS: dict[str, Any] = {
                     "required": False,
                     "description": "Only this campaign's entries (its public id); empty means "
                     "every campaign",
-                    "schema": {"type": "string"},
+                    "schema": TEXT_WITHOUT_NUL,
                 },
                 int_param(
                     "after_seq",
@@ -160,7 +161,7 @@ PATHS: dict[str, Any] = {
             "summary": "A campaign's money per currency, derived from the ledger",
             "description": "Gross raised, fees, refunds, disputes, disbursed and available per "
             "currency, summed from the postings of the campaign's fund account (minor units).",
-            "parameters": [path_param("public_id", {"type": "string"}, "The campaign's id")],
+            "parameters": [path_param("public_id", TEXT_WITHOUT_NUL, "The campaign's id")],
             "responses": {
                 "200": ok("CampaignSummary", "The summary, amounts in minor units"),
                 "404": NOT_FOUND,

@@ -377,3 +377,20 @@ def test_a_nul_in_an_uploaded_file_name_is_a_400(
         data={"file": (io.BytesIO(b"code\n"), "a\x00b.csv")},
     )
     assert status == 400, body
+
+
+def test_a_multipart_part_whose_name_cannot_be_read_is_not_a_500(client: FlaskClient) -> None:
+    # Found by the API contract test: werkzeug leaves the name of this part None.
+    boundary = "5841a6376132699d2bb0f41bb479d718"
+    body = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="\n"\r\n\r\nnull\r\n'
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="f.pdf"\r\n'
+        f"Content-Type: application/pdf\r\n\r\nnot a pdf\r\n--{boundary}--\r\n"
+    ).encode()
+    response = client.post(
+        "/api/v1/reports/verify",
+        data=body,
+        content_type=f"multipart/form-data; boundary={boundary}",
+    )
+    assert response.status_code == 400
+    assert response.get_json()["message"]
