@@ -421,7 +421,8 @@ def main() -> None:
             all_results[size] = measure(prepared, args)
     if all_results:
         summarise(all_results, pages)
-        (args.workdir / f"results-{args.backend}.json").write_text(
+        label = "default" if args.page_cache is None else str(args.page_cache)
+        (args.workdir / f"results-{args.backend}-cache-{label}.json").write_text(
             json.dumps(
                 {str(k): {f"{p}@{c}": v for (p, c), v in r.items()} for k, r in all_results.items()}
             )
