@@ -138,9 +138,6 @@ def prepare(backend: str, size: int, workdir: Path, postgres: str, fresh: bool) 
             flush=True,
         )
     with factory() as session:
-        if backend == "postgresql":  # as autovacuum would have by now on a live site
-            session.execute(sa.text("ANALYZE"))
-            session.commit()
         middle = size // 2
         charge = f"ch_seed_{campaign_id}_{middle}"
         seq = session.scalar(sa.select(Donation.ledger_seq).where(Donation.charge_id == charge))

@@ -92,10 +92,6 @@ class PageCache:
             while len(self._entries) > self.max_entries:
                 self._entries.popitem(last=False)
 
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
-
 
 class PageCacheMiddleware:
     """WSGI middleware that answers from, and fills, a PageCache (see the module docstring)."""
