@@ -31,7 +31,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -44,6 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import sqlalchemy as sa
 from flask import Flask
+from serving import serve
 from sqlalchemy.engine import make_url
 
 from giving.campaigns.models import Campaign, CampaignState
@@ -160,59 +160,21 @@ def prepare(backend: str, size: int, workdir: Path, postgres: str, fresh: bool) 
     return Prepared(size, url, instance, pages)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def start_gunicorn(
     url: str, instance: Path, app: str, workers: int, page_cache_seconds: int | None = None
 ) -> tuple[subprocess.Popen[bytes], int]:
-    port = free_port()
-    env = dict(os.environ)
-    env.update(
-        DATABASE_URL=url,
-        MINIMAL_DATABASE_URL=url,
-        GIVING_INSTANCE=str(instance),
-        GIVING_PUBLIC_URL=f"http://127.0.0.1:{port}",
-    )
-    if page_cache_seconds is not None:
-        env["GIVING_PAGE_CACHE_SECONDS"] = str(page_cache_seconds)
-    for name in ("STRIPE_SECRET_KEY", "REDIS_URL"):
-        env.pop(name, None)
-    process = subprocess.Popen(
-        [
-            sys.executable, "-m", "gunicorn",
-            "--chdir", str(ROOT),
-            "--pythonpath", f"{ROOT},{ROOT / 'bench'}",
-            "--workers", str(workers),
-            "--worker-class", "sync",
-            "--bind", f"127.0.0.1:{port}",
-            "--backlog", "2048",
-            "--log-level", "warning",
-            app,
-        ],
-        cwd=ROOT,
-        env=env,
-    )  # fmt: skip
-    wait_until_up(process, port)
-    return process, port
+    def environment(port: int) -> dict[str, str]:
+        env = {
+            "DATABASE_URL": url,
+            "MINIMAL_DATABASE_URL": url,
+            "GIVING_INSTANCE": str(instance),
+            "GIVING_PUBLIC_URL": f"http://127.0.0.1:{port}",
+        }
+        if page_cache_seconds is not None:
+            env["GIVING_PAGE_CACHE_SECONDS"] = str(page_cache_seconds)
+        return env
 
-
-def wait_until_up(process: subprocess.Popen[bytes], port: int) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-            conn.request("GET", "/healthz")
-            if conn.getresponse().status == 200:
-                conn.close()
-                return
-        except OSError:
-            time.sleep(0.2)
-    process.kill()
-    raise RuntimeError(f"gunicorn on port {port} did not start")
+    return serve(app, environment, workers=workers)
 
 
 def check_page(port: int, path: str) -> None:

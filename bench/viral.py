@@ -105,33 +105,23 @@ def prepare(url: str, instance: Path, existing: int) -> tuple[str, str, str]:
 
 
 def start_giving(url: str, instance: Path, fake: FakeStripe, args: argparse.Namespace) -> int:
-    from pages import free_port, wait_until_up
+    from serving import serve
 
-    port = free_port()
-    env = dict(os.environ)
-    env.update(
-        DATABASE_URL=url,
-        GIVING_INSTANCE=str(instance),
-        GIVING_PUBLIC_URL=f"http://127.0.0.1:{port}",
-        STRIPE_SECRET_KEY=API_KEY,
-        STRIPE_API_BASE=fake.url,
-        STRIPE_WEBHOOK_SECRET=DEV_WEBHOOK_SECRET,
+    process, port = serve(
+        "giving:create_app()",
+        lambda port: {
+            "DATABASE_URL": url,
+            "GIVING_INSTANCE": str(instance),
+            "GIVING_PUBLIC_URL": f"http://127.0.0.1:{port}",
+            "STRIPE_SECRET_KEY": API_KEY,
+            "STRIPE_API_BASE": fake.url,
+            "STRIPE_WEBHOOK_SECRET": DEV_WEBHOOK_SECRET,
+        },
+        workers=args.workers,
+        threads=args.threads,
+        unset=("REDIS_URL",),  # inline webhook handling, in-process limits per worker
     )
-    env.pop("REDIS_URL", None)  # inline webhook handling, in-process limits per worker
-    process = subprocess.Popen(
-        [
-            sys.executable, "-m", "gunicorn",
-            "--chdir", str(ROOT), "--pythonpath", str(ROOT),
-            "--workers", str(args.workers), "--worker-class", "gthread",
-            "--threads", str(args.threads), "--bind", f"127.0.0.1:{port}",
-            "--backlog", "2048", "--log-level", "warning",
-            "giving:create_app()",
-        ],
-        cwd=ROOT,
-        env=env,
-    )  # fmt: skip
     args.process = process
-    wait_until_up(process, port)
     return port
 
 

@@ -24,7 +24,6 @@ import datetime as dt
 import http.client
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -40,6 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(1, str(Path(__file__).resolve().parent))
 
 import sqlalchemy as sa
+from serving import serve
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -128,59 +128,25 @@ def seed(factory: sessionmaker[Session], count: int) -> tuple[str, list[bytes]]:
     return campaign.public_id, bodies
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 PLATFORM_FEE_BPS = 150
 
 
 def start_gunicorn(
     database_url: str, workers: int, threads: int, *, app: str = "giving:create_app()"
 ) -> tuple[subprocess.Popen[bytes], int]:
-    port = free_port()
-    env = dict(os.environ)
-    env.update(
-        DATABASE_URL=database_url,
-        MINIMAL_DATABASE_URL=database_url,
-        GIVING_INSTANCE=tempfile.mkdtemp(prefix="giving-bench-"),
-        GIVING_PLATFORM_FEE_BPS=str(PLATFORM_FEE_BPS),
-        STRIPE_WEBHOOK_SECRET=DEV_WEBHOOK_SECRET,
+    instance = tempfile.mkdtemp(prefix="giving-bench-")
+    return serve(
+        app,
+        lambda port: {
+            "DATABASE_URL": database_url,
+            "MINIMAL_DATABASE_URL": database_url,
+            "GIVING_INSTANCE": instance,
+            "GIVING_PLATFORM_FEE_BPS": str(PLATFORM_FEE_BPS),
+            "STRIPE_WEBHOOK_SECRET": DEV_WEBHOOK_SECRET,
+        },
+        workers=workers,
+        threads=threads,
     )
-    for name in ("STRIPE_SECRET_KEY", "REDIS_URL"):  # sandbox provider, inline handling
-        env.pop(name, None)
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "--chdir",
-            str(ROOT),
-            "--pythonpath",
-            f"{ROOT},{ROOT / 'bench'}",
-            "--workers",
-            str(workers),
-            "--worker-class",
-            "gthread",
-            "--threads",
-            str(threads),
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--keep-alive",
-            "30",
-            "--log-level",
-            "warning",
-            app,
-        ],
-        cwd=ROOT,
-        env=env,
-    )
-    from pages import wait_until_up
-
-    wait_until_up(process, port)
-    return process, port
 
 
 def send_all(
