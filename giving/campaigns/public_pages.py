@@ -16,7 +16,7 @@ from giving.campaigns.feeds import ATOM_CONTENT_TYPE, campaign_feed
 from giving.campaigns.forms import SearchForm
 from giving.campaigns.models import Campaign
 from giving.campaigns.uploads import content_type_for
-from giving.inputs import page_arg
+from giving.campaigns.validation import is_public_id
 from giving.storage import app_storage
 from giving.web import current_actor, db_session, settings
 
@@ -42,7 +42,9 @@ def weibo_share_url(campaign: Campaign) -> str:
 def list_campaigns() -> ResponseReturnValue:
     form = SearchForm(request.args)
     per_page = int(current_app.config["CAMPAIGNS_PER_PAGE"])
-    page_number = page_arg(per_page)
+    after, before = _cursor_arg("after"), _cursor_arg("before")
+    if after is not None and before is not None:
+        abort(400, description=_("Ask for the page after a campaign or before it, not both."))
     if not form.validate():
         return render_template("campaigns/list.html", form=form, page=None, progress={}), 400
     filters = queries.CampaignFilters(
@@ -52,22 +54,29 @@ def list_campaigns() -> ResponseReturnValue:
         state=form.state.data or "",
     )
     session = db_session()
-    page = queries.search_campaigns(
-        session,
-        filters,
-        page=page_number,
-        per_page=per_page,
-    )
+    page = queries.search_campaigns(session, filters, per_page=per_page, after=after, before=before)
     args: dict[str, Any] = {
-        key: value for key, value in request.args.items() if key != "page" and value
+        key: value
+        for key, value in request.args.items()
+        if key not in {"after", "before", "page"} and value
     }
     return render_template(
         "campaigns/list.html",
         form=form,
         page=page,
         progress=queries.progress_by_campaign(session, page.items),
-        page_url=lambda number: url_for("campaigns.list_campaigns", page=number, **args),
+        page_url=lambda **cursor: url_for("campaigns.list_campaigns", **cursor, **args),
     )
+
+
+def _cursor_arg(name: str) -> str | None:
+    """A page key from the query string: a campaign's public id, or absent."""
+    raw = request.args.get(name)
+    if raw is None:
+        return None
+    if not is_public_id(raw):
+        abort(400, description=_("“%(name)s” must be a campaign's id.", name=name))
+    return raw
 
 
 def show_campaign(slug: str) -> ResponseReturnValue:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
@@ -145,40 +145,45 @@ class CampaignFilters:
 
 @dataclass(frozen=True, slots=True)
 class Page:
+    """One page of a campaign search, with the keys of the pages either side of it.
+
+    Pages are cut by key, not by position: ``newer_than`` and ``older_than`` are the public
+    ids of the first and last campaign shown (None where there is nothing further that
+    way), passed back as ``before`` and ``after``, so a later page costs the same as the
+    first however many campaigns precede it. ``stale`` says the key a visitor came with no
+    longer names a listed campaign (it was unlisted since), which the page explains.
+    """
+
     items: list[Campaign]
-    number: int
-    per_page: int
     total: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, math.ceil(self.total / self.per_page))
-
-    @property
-    def has_prev(self) -> bool:
-        return 1 < self.number <= self.pages
-
-    @property
-    def has_next(self) -> bool:
-        return self.number < self.pages
-
-    @property
-    def out_of_range(self) -> bool:
-        return self.number > self.pages
+    newer_than: str | None = None
+    older_than: str | None = None
+    stale: bool = False
 
 
 def search_campaigns(
-    session: Session, filters: CampaignFilters, *, page: int, per_page: int
+    session: Session,
+    filters: CampaignFilters,
+    *,
+    per_page: int,
+    after: str | None = None,
+    before: str | None = None,
 ) -> Page:
     """Public campaigns matching ``filters``, newest first, one page of them.
 
-    The text search is a case-insensitive substring match over title and summary, which
-    also works for Chinese (no word boundaries needed); LIKE wildcards typed by the visitor
-    are matched literally. A query that names a province, in English (pinyin) or Chinese
-    ("Sichuan", "四川省"), also finds the campaigns in it, whatever language they are in.
+    ``after`` (a public id) asks for the page of campaigns older than that one, ``before``
+    for the page newer than it; neither, the first page. The text search is a
+    case-insensitive substring match over title and summary, which also works for Chinese
+    (no word boundaries needed); LIKE wildcards typed by the visitor are matched literally.
+    A query that names a province, in English (pinyin) or Chinese ("Sichuan", "四川省"),
+    also finds the campaigns in it, whatever language they are in.
     """
     states = [filters.state] if filters.state else [state.value for state in LISTED_STATES]
-    conditions: list[sa.ColumnElement[bool]] = [Campaign.state.in_(states)]
+    # Every listed campaign was published (services.approve stamps it), so the key is total.
+    conditions: list[sa.ColumnElement[bool]] = [
+        Campaign.state.in_(states),
+        Campaign.published_at.is_not(None),
+    ]
     query = filters.q.strip()
     if query:
         conditions.append(
@@ -193,14 +198,61 @@ def search_campaigns(
     if filters.category:
         conditions.append(Campaign.category == filters.category)
     total = session.scalar(sa.select(sa.func.count(Campaign.id)).where(*conditions)) or 0
-    stmt = (
-        sa.select(Campaign)
-        .where(*conditions)
-        .order_by(Campaign.published_at.desc(), Campaign.id.desc())
-        .limit(per_page)
-        .offset((page - 1) * per_page)
+    key = sa.tuple_(Campaign.published_at, Campaign.id)
+    newest_first = (Campaign.published_at.desc(), Campaign.id.desc())
+    cursor = after if after is not None else before
+    if cursor is None:
+        rows = _first(session, sa.select(Campaign).where(*conditions), newest_first, per_page)
+        return Page(rows[:per_page], total, older_than=_last_id(rows, per_page))
+    boundary = session.execute(
+        sa.select(Campaign.published_at, Campaign.id).where(
+            Campaign.public_id == cursor, *conditions
+        )
+    ).one_or_none()
+    if boundary is None:
+        return Page([], total, stale=True)
+    mark = sa.tuple_(
+        sa.literal(boundary.published_at, Campaign.published_at.type),
+        sa.literal(boundary.id, Campaign.id.type),
     )
-    return Page(items=list(session.scalars(stmt)), number=page, per_page=per_page, total=total)
+    if after is not None:
+        rows = _first(
+            session, sa.select(Campaign).where(*conditions, key < mark), newest_first, per_page
+        )
+        shown = rows[:per_page]
+        return Page(
+            shown,
+            total,
+            newer_than=shown[0].public_id if shown else None,
+            older_than=_last_id(rows, per_page),
+        )
+    oldest_first = (Campaign.published_at.asc(), Campaign.id.asc())
+    rows = _first(
+        session, sa.select(Campaign).where(*conditions, key > mark), oldest_first, per_page
+    )
+    if not rows:  # nothing is newer: that is the first page
+        return search_campaigns(session, filters, per_page=per_page)
+    shown = list(reversed(rows[:per_page]))
+    return Page(
+        shown,
+        total,
+        newer_than=shown[0].public_id if len(rows) > per_page else None,
+        older_than=shown[-1].public_id if shown else None,
+    )
+
+
+def _first(
+    session: Session,
+    stmt: sa.Select[Campaign],
+    order: tuple[sa.UnaryExpression[Any], ...],
+    per_page: int,
+) -> list[Campaign]:
+    """One more row than a page holds: its presence says there is a further page."""
+    return list(session.scalars(stmt.order_by(*order).limit(per_page + 1)))
+
+
+def _last_id(rows: list[Campaign], per_page: int) -> str | None:
+    return rows[per_page - 1].public_id if len(rows) > per_page else None
 
 
 def campaigns_organised_by(session: Session, user: User) -> list[Campaign]:

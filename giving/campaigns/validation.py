@@ -47,6 +47,15 @@ def new_public_id() -> str:
     return "c" + "".join(secrets.choice(_BASE32) for _ in range(12))
 
 
+def is_public_id(text: str) -> bool:
+    """Whether ``text`` could be a public id (checked before any lookup).
+
+    Looser than new_public_id's shape: ids made by imports and benchmarks are short
+    lower-case ASCII words too, and a wrong one simply names nothing.
+    """
+    return 0 < len(text) <= 64 and text.isascii() and text.isalnum()
+
+
 def unique_slug(session: Session, title: str, public_id: str, *, exclude_id: int | None) -> str:
     """A readable slug from the title, numbered -2, -3… if taken.
 

@@ -144,42 +144,88 @@ def test_bad_filters_get_a_400_with_the_form_not_a_500(client: FlaskClient, quer
     assert "Some of the filters are not valid" in text(response)
 
 
-def test_pages_link_to_each_other_with_rel_prev_and_next(
+def _link(page: str, rel: str) -> str | None:
+    found = re.search(rf'<a rel="{rel}" href="([^"]+)"', page)
+    return None if found is None else html.unescape(found.group(1))
+
+
+def test_pages_link_to_each_other_by_key_with_rel_prev_and_next(
     client: FlaskClient, session: Session
 ) -> None:
-    for number in range(5):
-        live(session, title=f"Campaign number {number}", region="CN-YN")
+    campaigns = [live(session, title=f"Campaign number {n}", region="CN-YN") for n in range(5)]
     first = text(client.get("/campaigns?region=CN-YN"))
     assert "Campaign number 4" in first
     assert "Campaign number 3" in first
-    assert "Page 1 of 3" in first
+    assert "Campaign number 2" not in first
+    assert "5 campaigns found" in first
     assert 'rel="prev"' not in first
-    next_link = re.search(r'<a rel="next" href="([^"]+)"', first)
-    assert next_link is not None
-    next_url = html.unescape(next_link.group(1))
-    assert parse_qs(urlsplit(next_url).query) == {"page": ["2"], "region": ["CN-YN"]}
+    next_url = _link(first, "next")
+    assert next_url is not None
+    # The next page starts after the last campaign shown, not at an offset.
+    assert parse_qs(urlsplit(next_url).query) == {
+        "after": [campaigns[3].public_id],
+        "region": ["CN-YN"],
+    }
     second = text(client.get(next_url))
     assert "Campaign number 2" in second
-    assert 'rel="prev"' in second
-    assert 'rel="next"' in second
-    last = text(client.get("/campaigns?region=CN-YN&page=3"))
+    assert "Campaign number 1" in second
+    assert "Campaign number 3" not in second
+    last_url = _link(second, "next")
+    assert last_url is not None
+    last = text(client.get(last_url))
     assert "Campaign number 0" in last
-    assert 'rel="next"' not in last
+    assert _link(last, "next") is None
+    # Back again: each "newer" link gives the page that was shown before it.
+    back_url = _link(last, "prev")
+    assert back_url is not None
+    assert parse_qs(urlsplit(back_url).query) == {
+        "before": [campaigns[0].public_id],
+        "region": ["CN-YN"],
+    }
+    back = text(client.get(back_url))
+    assert "Campaign number 2" in back
+    assert "Campaign number 1" in back
+    top_url = _link(back, "prev")
+    assert top_url is not None
+    top = text(client.get(top_url))
+    assert "Campaign number 4" in top
+    assert "Campaign number 3" in top
+    assert _link(top, "prev") is None
 
 
-def test_a_page_past_the_end_is_empty_with_a_way_back(
+def test_a_campaign_published_meanwhile_does_not_repeat_or_skip_one(
+    client: FlaskClient, session: Session
+) -> None:
+    for n in range(4):
+        live(session, title=f"Campaign number {n}")
+    first = text(client.get("/campaigns"))
+    next_url = _link(first, "next")
+    assert next_url is not None
+    live(session, title="Campaign published meanwhile")
+    second = text(client.get(next_url))
+    # With an offset the newcomer would push number 2 onto this page a second time.
+    assert "Campaign number 2" not in second
+    assert "Campaign number 1" in second
+    assert "Campaign number 0" in second
+
+
+def test_a_page_whose_campaign_was_unlisted_says_so_with_a_way_back(
     client: FlaskClient, session: Session
 ) -> None:
     live(session)
-    response = client.get("/campaigns?page=99")
+    draft = make_campaign(session)
+    response = client.get(f"/campaigns?after={draft.public_id}")
     assert response.status_code == 200
-    assert "past the end" in text(response)
-    assert "page=1" in text(response)
+    assert "no longer available" in text(response)
+    assert 'href="/campaigns"' in text(response)
 
 
-@pytest.mark.parametrize("page", ["0", "-1", "two", "1.5", "٣"])
-def test_nonsense_page_numbers_are_400(client: FlaskClient, page: str) -> None:
-    assert client.get("/campaigns", query_string={"page": page}).status_code == 400
+@pytest.mark.parametrize(
+    "query",
+    ["after=a%20b", "before=%E4%B8%AD", "after=" + "c" * 65, "after=", "after=x&before=y"],
+)
+def test_nonsense_page_keys_are_400(client: FlaskClient, query: str) -> None:
+    assert client.get(f"/campaigns?{query}").status_code == 400
 
 
 # --- a campaign's page -------------------------------------------------------------------
