@@ -12,6 +12,12 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from giving.append_only import (
+    allow_changes,
+    create_refuse_function,
+    drop_refuse_function,
+    refuse_changes,
+)
 from giving.db import UTCDateTime
 
 revision: str = "0002"
@@ -158,8 +164,9 @@ def downgrade() -> None:
 
 
 # ---------------------------------------------------------------------------------- triggers
-# Written out here rather than imported, so this revision keeps creating exactly these
-# triggers whatever the application code later becomes.
+# The seal checks are written out here rather than imported, so this revision keeps creating
+# exactly these triggers whatever the application code later becomes; the append-only ones
+# come from giving/append_only.py, whose output is fixed (tests/test_append_only.py).
 
 APPEND_ONLY_TABLES = (
     "ledger_entries",
@@ -171,6 +178,7 @@ APPEND_ONLY_TABLES = (
 # The seal queue is not part of the ledger: its rows are requests, deleted by the sealer in the
 # transaction that seals them. Rewriting a queued request is still refused.
 NO_UPDATE_TABLES = ("ledger_pending",)
+REFUSE_CHANGE = "ledger_refuse_change"
 
 SQLITE_SEAL_CHECKS = """
 CREATE TRIGGER ledger_entries_check_seal BEFORE INSERT ON ledger_entries
@@ -261,12 +269,6 @@ END
 $$;
 CREATE TRIGGER ledger_nodes_check_aligned BEFORE INSERT ON ledger_nodes
     FOR EACH ROW EXECUTE FUNCTION ledger_check_node();
-
-CREATE FUNCTION ledger_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    RAISE EXCEPTION '% is append-only: % refused', TG_TABLE_NAME, TG_OP;
-END
-$$;
 """
 
 
@@ -274,64 +276,41 @@ def _create_triggers() -> None:
     dialect = op.get_bind().dialect.name
     if dialect == "postgresql":
         op.execute(POSTGRES_SEAL_CHECKS)
-        for table in APPEND_ONLY_TABLES:
-            op.execute(
-                f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
-                "FOR EACH ROW EXECUTE FUNCTION ledger_refuse_change()"
-            )
-            op.execute(
-                f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
-                "FOR EACH STATEMENT EXECUTE FUNCTION ledger_refuse_change()"
-            )
-        for table in NO_UPDATE_TABLES:
-            op.execute(
-                f"CREATE TRIGGER {table}_no_update BEFORE UPDATE ON {table} "
-                "FOR EACH ROW EXECUTE FUNCTION ledger_refuse_change()"
-            )
+        create_refuse_function(REFUSE_CHANGE)
     elif dialect == "sqlite":
         for statement in SQLITE_SEAL_CHECKS.split("END;"):
             if statement.strip():
                 op.execute(statement + "END;")
-        for table in APPEND_ONLY_TABLES:
-            for action in ("UPDATE", "DELETE"):
-                op.execute(
-                    f"CREATE TRIGGER {table}_no_{action.lower()} BEFORE {action} ON {table} "
-                    f"BEGIN SELECT RAISE(ABORT, '{table} is append-only: {action} refused'); END"
-                )
-        for table in NO_UPDATE_TABLES:
-            op.execute(
-                f"CREATE TRIGGER {table}_no_update BEFORE UPDATE ON {table} "
-                f"BEGIN SELECT RAISE(ABORT, '{table}: queued entries are not edited'); END"
-            )
     else:  # pragma: no cover - Giving runs on SQLite and PostgreSQL only
         raise NotImplementedError(f"no ledger triggers for {dialect}")
+    for table in APPEND_ONLY_TABLES:
+        refuse_changes(table, function=REFUSE_CHANGE)
+    for table in NO_UPDATE_TABLES:
+        refuse_changes(
+            table,
+            refuse=["UPDATE"],
+            function=REFUSE_CHANGE,
+            message=f"{table}: queued entries are not edited",
+        )
 
 
 def _drop_triggers() -> None:
     dialect = op.get_bind().dialect.name
+    for table in APPEND_ONLY_TABLES:
+        allow_changes(table)
+    for table in NO_UPDATE_TABLES:
+        allow_changes(table, refuse=["UPDATE"])
     if dialect == "postgresql":
-        for table in APPEND_ONLY_TABLES:
-            op.execute(f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}")
-            op.execute(f"DROP TRIGGER IF EXISTS {table}_no_truncate ON {table}")
-        for table in NO_UPDATE_TABLES:
-            op.execute(f"DROP TRIGGER IF EXISTS {table}_no_update ON {table}")
         op.execute("DROP TRIGGER IF EXISTS ledger_entries_check_seal ON ledger_entries")
         op.execute("DROP TRIGGER IF EXISTS ledger_postings_check_unsealed ON ledger_postings")
         op.execute("DROP TRIGGER IF EXISTS ledger_nodes_check_aligned ON ledger_nodes")
-        for function in (
-            "ledger_refuse_change",
-            "ledger_check_seal",
-            "ledger_check_posting_unsealed",
-            "ledger_check_node",
-        ):
+        for function in ("ledger_check_seal", "ledger_check_posting_unsealed", "ledger_check_node"):
             op.execute(f"DROP FUNCTION IF EXISTS {function}()")
+        drop_refuse_function(REFUSE_CHANGE)
     elif dialect == "sqlite":
-        names = [f"{t}_no_update" for t in APPEND_ONLY_TABLES + NO_UPDATE_TABLES]
-        names += [f"{t}_no_delete" for t in APPEND_ONLY_TABLES]
-        names += [
+        for name in (
             "ledger_entries_check_seal",
             "ledger_postings_check_unsealed",
             "ledger_nodes_check_aligned",
-        ]
-        for name in names:
+        ):
             op.execute(f"DROP TRIGGER IF EXISTS {name}")

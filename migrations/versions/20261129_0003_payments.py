@@ -12,6 +12,12 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from giving.append_only import (
+    allow_changes,
+    create_refuse_function,
+    drop_refuse_function,
+    refuse_changes,
+)
 from giving.db import UTCDateTime
 
 revision: str = "0003"
@@ -227,34 +233,14 @@ def downgrade() -> None:
 _MESSAGE = "stripe_events is append-only"
 
 
+_FUNCTION = "stripe_events_append_only"
+
+
 def _create_append_only_triggers() -> None:
-    if op.get_bind().dialect.name == "postgresql":
-        op.execute(
-            "CREATE FUNCTION stripe_events_append_only() RETURNS trigger LANGUAGE plpgsql AS $$ "
-            f"BEGIN RAISE EXCEPTION '{_MESSAGE}'; END $$"
-        )
-        for action in ("UPDATE", "DELETE"):
-            op.execute(
-                f"CREATE TRIGGER stripe_events_no_{action.lower()} BEFORE {action} "
-                "ON stripe_events FOR EACH ROW EXECUTE FUNCTION stripe_events_append_only()"
-            )
-        op.execute(
-            "CREATE TRIGGER stripe_events_no_truncate BEFORE TRUNCATE ON stripe_events "
-            "FOR EACH STATEMENT EXECUTE FUNCTION stripe_events_append_only()"
-        )
-        return
-    for action in ("UPDATE", "DELETE"):
-        op.execute(
-            f"CREATE TRIGGER stripe_events_no_{action.lower()} BEFORE {action} ON stripe_events "
-            f"BEGIN SELECT RAISE(ABORT, '{_MESSAGE}'); END"
-        )
+    create_refuse_function(_FUNCTION, message=_MESSAGE)
+    refuse_changes("stripe_events", function=_FUNCTION, message=_MESSAGE, separate_triggers=True)
 
 
 def _drop_append_only_triggers() -> None:
-    if op.get_bind().dialect.name == "postgresql":
-        for name in ("update", "delete", "truncate"):
-            op.execute(f"DROP TRIGGER IF EXISTS stripe_events_no_{name} ON stripe_events")
-        op.execute("DROP FUNCTION IF EXISTS stripe_events_append_only()")
-        return
-    for name in ("update", "delete"):
-        op.execute(f"DROP TRIGGER IF EXISTS stripe_events_no_{name}")
+    allow_changes("stripe_events", separate_triggers=True)
+    drop_refuse_function(_FUNCTION)

@@ -12,6 +12,12 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from giving.append_only import (
+    allow_changes,
+    create_refuse_function,
+    drop_refuse_function,
+    refuse_changes,
+)
 from giving.db import UTCDateTime
 
 revision: str = "0004"
@@ -318,8 +324,10 @@ def downgrade() -> None:
 
 
 # ---------------------------------------------------------------------------------- triggers
-# Written out here rather than imported, so this revision keeps creating exactly these
-# triggers whatever the application code later becomes.
+# The evidence guard is written out here rather than imported, so this revision keeps
+# creating exactly these triggers whatever the application code later becomes; the
+# append-only ones come from giving/append_only.py, whose output is fixed
+# (tests/test_append_only.py).
 #
 # The activity log is INSERT-only, like the ledger. Evidence rows gain a redacted copy later,
 # but the original they describe (its digest, stored file and request) never changes and an
@@ -329,12 +337,9 @@ ACTIVITY = "disbursement_activity"
 EVIDENCE = "disbursement_evidence"
 EVIDENCE_FIXED_COLUMNS = "sha256, storage_key, disbursement_id, token"
 
+REFUSE_CHANGE = "disbursements_refuse_change"
+
 POSTGRES_FUNCTIONS = """
-CREATE FUNCTION disbursements_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    RAISE EXCEPTION '% is append-only: % refused', TG_TABLE_NAME, TG_OP;
-END
-$$;
 CREATE FUNCTION disbursements_check_evidence_update() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF NEW.sha256 IS DISTINCT FROM OLD.sha256
@@ -351,38 +356,16 @@ $$;
 
 def _create_triggers() -> None:
     dialect = op.get_bind().dialect.name
+    create_refuse_function(REFUSE_CHANGE)
+    refuse_changes(ACTIVITY, function=REFUSE_CHANGE)
+    refuse_changes(EVIDENCE, refuse=["DELETE"], function=REFUSE_CHANGE)
     if dialect == "postgresql":
         op.execute(POSTGRES_FUNCTIONS)
-        op.execute(
-            f"CREATE TRIGGER {ACTIVITY}_append_only BEFORE UPDATE OR DELETE ON {ACTIVITY} "
-            "FOR EACH ROW EXECUTE FUNCTION disbursements_refuse_change()"
-        )
-        op.execute(
-            f"CREATE TRIGGER {ACTIVITY}_no_truncate BEFORE TRUNCATE ON {ACTIVITY} "
-            "FOR EACH STATEMENT EXECUTE FUNCTION disbursements_refuse_change()"
-        )
-        op.execute(
-            f"CREATE TRIGGER {EVIDENCE}_no_delete BEFORE DELETE ON {EVIDENCE} "
-            "FOR EACH ROW EXECUTE FUNCTION disbursements_refuse_change()"
-        )
-        op.execute(
-            f"CREATE TRIGGER {EVIDENCE}_no_truncate BEFORE TRUNCATE ON {EVIDENCE} "
-            "FOR EACH STATEMENT EXECUTE FUNCTION disbursements_refuse_change()"
-        )
         op.execute(
             f"CREATE TRIGGER {EVIDENCE}_original_fixed BEFORE UPDATE ON {EVIDENCE} "
             "FOR EACH ROW EXECUTE FUNCTION disbursements_check_evidence_update()"
         )
     elif dialect == "sqlite":
-        for action in ("UPDATE", "DELETE"):
-            op.execute(
-                f"CREATE TRIGGER {ACTIVITY}_no_{action.lower()} BEFORE {action} ON {ACTIVITY} "
-                f"BEGIN SELECT RAISE(ABORT, '{ACTIVITY} is append-only: {action} refused'); END"
-            )
-        op.execute(
-            f"CREATE TRIGGER {EVIDENCE}_no_delete BEFORE DELETE ON {EVIDENCE} "
-            f"BEGIN SELECT RAISE(ABORT, '{EVIDENCE} is append-only: DELETE refused'); END"
-        )
         op.execute(
             f"CREATE TRIGGER {EVIDENCE}_original_fixed "
             f"BEFORE UPDATE OF {EVIDENCE_FIXED_COLUMNS} ON {EVIDENCE} "
@@ -395,20 +378,11 @@ def _create_triggers() -> None:
 
 
 def _drop_triggers() -> None:
-    dialect = op.get_bind().dialect.name
-    if dialect == "postgresql":
-        op.execute(f"DROP TRIGGER IF EXISTS {ACTIVITY}_append_only ON {ACTIVITY}")
-        op.execute(f"DROP TRIGGER IF EXISTS {ACTIVITY}_no_truncate ON {ACTIVITY}")
-        op.execute(f"DROP TRIGGER IF EXISTS {EVIDENCE}_no_delete ON {EVIDENCE}")
-        op.execute(f"DROP TRIGGER IF EXISTS {EVIDENCE}_no_truncate ON {EVIDENCE}")
+    allow_changes(ACTIVITY)
+    allow_changes(EVIDENCE, refuse=["DELETE"])
+    if op.get_bind().dialect.name == "postgresql":
         op.execute(f"DROP TRIGGER IF EXISTS {EVIDENCE}_original_fixed ON {EVIDENCE}")
-        op.execute("DROP FUNCTION IF EXISTS disbursements_refuse_change()")
+        drop_refuse_function(REFUSE_CHANGE)
         op.execute("DROP FUNCTION IF EXISTS disbursements_check_evidence_update()")
-    elif dialect == "sqlite":
-        for name in (
-            f"{ACTIVITY}_no_update",
-            f"{ACTIVITY}_no_delete",
-            f"{EVIDENCE}_no_delete",
-            f"{EVIDENCE}_original_fixed",
-        ):
-            op.execute(f"DROP TRIGGER IF EXISTS {name}")
+    else:
+        op.execute(f"DROP TRIGGER IF EXISTS {EVIDENCE}_original_fixed")

@@ -15,6 +15,12 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from giving.append_only import (
+    allow_changes,
+    create_refuse_function,
+    drop_refuse_function,
+    refuse_changes,
+)
 from giving.db import UTCDateTime
 
 revision: str = "0006"
@@ -243,47 +249,16 @@ def downgrade() -> None:
 
 APPEND_ONLY_TABLES = ["report_versions", "report_signoffs", "report_downloads"]
 
-POSTGRES_FUNCTION = """
-CREATE FUNCTION reports_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    RAISE EXCEPTION '% is append-only: % refused', TG_TABLE_NAME, TG_OP;
-END
-$$;
-"""
+REFUSE_CHANGE = "reports_refuse_change"
 
 
 def _create_triggers() -> None:
-    dialect = op.get_bind().dialect.name
-    if dialect == "postgresql":
-        op.execute(POSTGRES_FUNCTION)
-        for table in APPEND_ONLY_TABLES:
-            op.execute(
-                f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
-                "FOR EACH ROW EXECUTE FUNCTION reports_refuse_change()"
-            )
-            op.execute(
-                f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
-                "FOR EACH STATEMENT EXECUTE FUNCTION reports_refuse_change()"
-            )
-    elif dialect == "sqlite":
-        for table in APPEND_ONLY_TABLES:
-            for action in ("UPDATE", "DELETE"):
-                op.execute(
-                    f"CREATE TRIGGER {table}_no_{action.lower()} BEFORE {action} ON {table} "
-                    f"BEGIN SELECT RAISE(ABORT, '{table} is append-only: {action} refused'); END"
-                )
-    else:  # pragma: no cover - Giving runs on SQLite and PostgreSQL only
-        raise NotImplementedError(f"no report triggers for {dialect}")
+    create_refuse_function(REFUSE_CHANGE)
+    for table in APPEND_ONLY_TABLES:
+        refuse_changes(table, function=REFUSE_CHANGE)
 
 
 def _drop_triggers() -> None:
-    dialect = op.get_bind().dialect.name
-    if dialect == "postgresql":
-        for table in APPEND_ONLY_TABLES:
-            op.execute(f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}")
-            op.execute(f"DROP TRIGGER IF EXISTS {table}_no_truncate ON {table}")
-        op.execute("DROP FUNCTION IF EXISTS reports_refuse_change()")
-    elif dialect == "sqlite":
-        for table in APPEND_ONLY_TABLES:
-            for action in ("update", "delete"):
-                op.execute(f"DROP TRIGGER IF EXISTS {table}_no_{action}")
+    for table in APPEND_ONLY_TABLES:
+        allow_changes(table)
+    drop_refuse_function(REFUSE_CHANGE)

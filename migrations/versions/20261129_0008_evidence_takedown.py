@@ -21,6 +21,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
+from giving.append_only import refuse_changes
+
 revision: str = "0008"
 down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
@@ -68,8 +70,10 @@ def _change_checks(*, kinds: str, withheld: str) -> None:
 
 
 # ---------------------------------------------------------------------------------- triggers
-# Written out here rather than imported, so this revision keeps creating exactly these
-# triggers whatever the application code later becomes.
+# The evidence guards are written out here rather than imported, so this revision keeps
+# creating exactly these triggers whatever the application code later becomes; the
+# append-only ones come from giving/append_only.py, whose output is fixed
+# (tests/test_append_only.py).
 
 ACTIVITY = "disbursement_activity"
 EVIDENCE = "disbursement_evidence"
@@ -92,16 +96,8 @@ def _recreate_triggers_on_sqlite() -> None:
     recreated (the same statements, so upgrade and downgrade leave the same triggers)."""
     if op.get_bind().dialect.name != "sqlite":
         return
-    for action in ("UPDATE", "DELETE"):
-        op.execute(
-            f"CREATE TRIGGER IF NOT EXISTS {ACTIVITY}_no_{action.lower()} BEFORE {action} "
-            f"ON {ACTIVITY} BEGIN SELECT RAISE(ABORT, "
-            f"'{ACTIVITY} is append-only: {action} refused'); END"
-        )
-    op.execute(
-        f"CREATE TRIGGER IF NOT EXISTS {EVIDENCE}_no_delete BEFORE DELETE ON {EVIDENCE} "
-        f"BEGIN SELECT RAISE(ABORT, '{EVIDENCE} is append-only: DELETE refused'); END"
-    )
+    refuse_changes(ACTIVITY, if_missing=True)
+    refuse_changes(EVIDENCE, refuse=["DELETE"], if_missing=True)
     op.execute(
         f"CREATE TRIGGER IF NOT EXISTS {EVIDENCE}_original_fixed "
         f"BEFORE UPDATE OF {EVIDENCE_FIXED_COLUMNS} ON {EVIDENCE} "
