@@ -9,7 +9,6 @@ number of workers.
 from __future__ import annotations
 
 import os
-import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -235,7 +234,3 @@ def _refuse_development_secrets(settings: Settings) -> None:
     from giving.impact.crypto import require_data_key_in_production
 
     require_data_key_in_production({"GIVING_DATA_KEY": settings.data_key or ""}, is_production=True)
-
-
-def random_secret() -> str:
-    return secrets.token_urlsafe(48)

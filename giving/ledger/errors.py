@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from giving.errors import Conflict, DomainError, NotFound, ValidationError
+from giving.errors import Conflict, DomainError, ValidationError
 
 
 class InvalidEntry(ValidationError):
@@ -19,10 +19,6 @@ class RefConflict(Conflict):
 
 class ProofOutOfRange(ValidationError):
     """A tree head or proof was requested for an index or size outside the tree."""
-
-
-class EntryNotFound(NotFound):
-    """No sealed entry has that seq."""
 
 
 class SigningKeyUnavailable(DomainError):

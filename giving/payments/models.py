@@ -68,9 +68,6 @@ def _enum_check(column: str, values: type[enum.StrEnum]) -> str:
     return f"{column} IN ({', '.join(repr(v.value) for v in values)})"
 
 
-PROVIDERS = ("stripe", "sandbox")
-
-
 class DonationIntent(Base):
     __tablename__ = "donation_intents"
 

@@ -115,12 +115,5 @@ def late_gift_flags(session: Session, campaign_ids: list[int]) -> list[PaymentFl
     )
 
 
-def open_flag_count(session: Session) -> int:
-    total = session.scalar(
-        sa.select(sa.func.count(PaymentFlag.id)).where(PaymentFlag.resolved_at.is_(None))
-    )
-    return int(total or 0)
-
-
 def intent_by_public_id(session: Session, public_id: str) -> DonationIntent | None:
     return session.scalar(sa.select(DonationIntent).where(DonationIntent.public_id == public_id))
