@@ -46,7 +46,7 @@ from giving.ledger.tree import log_size
 from giving.money import Money, parse_major_amount
 from giving.reports import auditors, jobs
 from giving.reports import services as reports
-from giving.storage import LocalStorage, storage_from_settings
+from giving.storage import FileStore, move_between_directories, storage_from_settings
 
 _ROLE_FOR = {
     "admin": {Role.ADMIN},
@@ -284,13 +284,13 @@ def _by_payee(session: Session, campaign: Campaign, payee: str) -> Disbursement 
     )
 
 
-def _move_misplaced(base: LocalStorage, store: LocalStorage, evidence: EvidenceFile) -> None:
+def _move_misplaced(base: FileStore, store: FileStore, evidence: EvidenceFile) -> None:
     """Demos seeded before evidence went to its own folder left the files in the storage
-    root, where no download route looks; move them (same key) to where the rows expect."""
+    root, where no download route looks; move them (same key) to where the rows expect.
+    Only local directories ever held such demos."""
     for key in (evidence.storage_key, evidence.redacted_key):
-        if key is not None and not store.exists(key) and base.exists(key):
-            store.root.mkdir(parents=True, exist_ok=True)
-            base.path_for(key).replace(store.root / key)
+        if key is not None:
+            move_between_directories(base, store, key)
 
 
 def _ensure_auditor_grant(session: Session, users: dict[str, User], campaign: Campaign) -> str:

@@ -1,8 +1,11 @@
-"""File storage adapter: uploaded files by opaque key, in a local directory for now.
+"""The file-store seam: files by opaque key, behind one protocol (:class:`FileStore`).
 
 Callers only ever see keys (random names chosen here), never paths they supply, so an upload
-cannot pick where it lands or overwrite another file. ``GIVING_STORAGE`` names the directory;
-an S3-compatible bucket (DESIGN §8) will be a second class with the same methods.
+cannot pick where it lands or overwrite another file, and every caller depends on the
+protocol alone: :class:`LocalStorage` (a directory) is today's implementation, and an
+S3-compatible bucket (DESIGN §8) slots in as a second one chosen by ``GIVING_STORAGE``
+without any caller changing. Nothing outside this module names ``LocalStorage``
+(tests/unit/test_file_store.py checks that, and runs one contract over every store).
 
 Files and database rows live in two places that cannot share a transaction, so services
 that store files do it through :func:`save_for_transaction` and
@@ -15,12 +18,13 @@ rolled-back withdrawal leaves the file its rows still point at.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 import re
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO, Literal
+from typing import TYPE_CHECKING, BinaryIO, Literal, Protocol
 from urllib.parse import urlsplit
 
 from sqlalchemy import event
@@ -36,8 +40,50 @@ _KEY_PATTERN = re.compile(r"^[0-9a-f]{32}(\.[a-z0-9]{1,8})?$")
 _SUFFIX_PATTERN = re.compile(r"^\.[a-z0-9]{1,8}$")
 
 
+class FileStore(Protocol):
+    """Where Giving keeps files: written once under a key it chooses, never overwritten.
+
+    Reads of a key that is malformed or not stored raise FileNotFoundError, so a view can
+    answer 404 without knowing which store it talks to. Use :func:`save_for_transaction`
+    and :func:`delete_after_commit` from services, so files follow the database's unit of
+    work.
+    """
+
+    def save(self, data: bytes, *, suffix: str = "") -> str:
+        """Store ``data`` under a new random key ending in ``suffix`` (e.g. ".jpg")."""
+        ...
+
+    def open(self, key: str) -> BinaryIO:
+        """The stored bytes as a binary file the caller closes (or hands to send_file)."""
+        ...
+
+    def read(self, key: str) -> bytes: ...
+
+    def exists(self, key: str) -> bool: ...
+
+    def size(self, key: str) -> int:
+        """Bytes stored under ``key``."""
+        ...
+
+    def digest(self, key: str) -> str:
+        """SHA-256 of the stored bytes, hex: what the ledger and reports commit to."""
+        ...
+
+    def delete(self, key: str) -> None:
+        """Remove the file; one already gone is not an error."""
+        ...
+
+    def within(self, folder: str) -> FileStore:
+        """A store of its own beside this one's files (evidence, reports): keys stored in
+        one are not found in the other."""
+        ...
+
+
+_FOLDER_PATTERN = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
+
+
 class LocalStorage:
-    """Files in one directory, named by random keys; written once, never overwritten."""
+    """A :class:`FileStore` in one directory, files named by random keys."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -75,10 +121,34 @@ class LocalStorage:
     def read(self, key: str) -> bytes:
         return self.path_for(key).read_bytes()
 
+    def size(self, key: str) -> int:
+        return self.path_for(key).stat().st_size
+
+    def digest(self, key: str) -> str:
+        with self.path_for(key).open("rb") as handle:
+            return hashlib.file_digest(handle, "sha256").hexdigest()
+
+    def within(self, folder: str) -> LocalStorage:
+        if not _FOLDER_PATTERN.match(folder):
+            raise ValueError(f"unsafe folder name {folder!r}")
+        return LocalStorage(self.root / folder)
+
     def delete(self, key: str) -> None:
         """Remove the file stored under ``key``; a file already gone is not an error."""
         with contextlib.suppress(FileNotFoundError):
             self.path_for(key).unlink()
+
+
+def move_between_directories(source: FileStore, target: FileStore, key: str) -> bool:
+    """Move ``key`` from one local directory store to another, keeping the key (rows name
+    it). Only a repair of old local data needs this, so other stores answer False."""
+    if not isinstance(source, LocalStorage) or not isinstance(target, LocalStorage):
+        return False
+    if target.exists(key) or not source.exists(key):
+        return False
+    target.root.mkdir(parents=True, exist_ok=True)
+    source.path_for(key).replace(target.root / key)
+    return True
 
 
 # --- files in a unit of work -------------------------------------------------------------
@@ -89,7 +159,7 @@ _PENDING = "giving.storage.pending"
 
 @dataclass(frozen=True, slots=True)
 class _PendingFile:
-    storage: LocalStorage
+    storage: FileStore
     key: str
     # "written": delete unless committed; "doomed": delete once committed.
     action: Literal["written", "doomed"]
@@ -107,9 +177,9 @@ def _pending(session: Session) -> list[_PendingFile]:
 
 
 def save_for_transaction(
-    session: Session, storage: LocalStorage, data: bytes, *, suffix: str = ""
+    session: Session, storage: FileStore, data: bytes, *, suffix: str = ""
 ) -> str:
-    """Store ``data`` as :meth:`LocalStorage.save` does, tied to ``session``'s transaction:
+    """Store ``data`` as :meth:`FileStore.save` does, tied to ``session``'s transaction:
     if the transaction rolls back, or the session closes without committing, the file goes."""
     transaction = _transaction_of(session)
     key = storage.save(data, suffix=suffix)
@@ -117,7 +187,7 @@ def save_for_transaction(
     return key
 
 
-def delete_after_commit(session: Session, storage: LocalStorage, key: str) -> None:
+def delete_after_commit(session: Session, storage: FileStore, key: str) -> None:
     """Remove the file under ``key`` once ``session``'s transaction commits (never if it
     rolls back, so the rows that still name the file keep it)."""
     transaction = _transaction_of(session)
@@ -175,7 +245,7 @@ def _on_savepoint_rollback(session: Session, previous: SessionTransaction) -> No
     session.info[_PENDING] = kept
 
 
-def storage_from_settings(settings: Settings) -> LocalStorage:
+def storage_from_settings(settings: Settings) -> FileStore:
     """Build the storage ``GIVING_STORAGE`` describes: a directory path (or file:// URL)."""
     value = settings.storage.strip()
     if not value:
@@ -194,11 +264,10 @@ def storage_from_settings(settings: Settings) -> LocalStorage:
     return LocalStorage(Path(value).resolve())
 
 
-def app_storage(app: Flask) -> LocalStorage:
+def app_storage(app: Flask) -> FileStore:
     """The app's storage, built from its settings on first use and then reused."""
-    storage = app.extensions.get("giving.storage")
+    storage: FileStore | None = app.extensions.get("giving.storage")
     if storage is None:
         storage = storage_from_settings(app.extensions["giving.settings"])
         app.extensions["giving.storage"] = storage
-    assert isinstance(storage, LocalStorage)
     return storage

@@ -53,7 +53,7 @@ from giving.errors import Conflict, PermissionDenied
 from giving.hosts.services import host_of
 from giving.impact.scanner import check_public_text, check_text
 from giving.money import Money
-from giving.storage import LocalStorage, delete_after_commit, save_for_transaction
+from giving.storage import FileStore, delete_after_commit, save_for_transaction
 
 DEFAULT_COVER_MAX_BYTES = 5 * 1024 * 1024
 _EDITABLE_STATES = (CampaignState.DRAFT, CampaignState.IN_REVIEW, CampaignState.LIVE)
@@ -64,7 +64,7 @@ class CoverUpload:
     """An uploaded cover image and where to put it once it has been checked."""
 
     data: bytes
-    storage: LocalStorage
+    storage: FileStore
     max_bytes: int = DEFAULT_COVER_MAX_BYTES
 
 

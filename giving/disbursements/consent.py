@@ -37,7 +37,7 @@ from giving.disbursements.models import (
 from giving.disbursements.steps import log_step
 from giving.errors import Conflict, ValidationError
 from giving.impact.models import BeneficiaryChild
-from giving.storage import LocalStorage, delete_after_commit
+from giving.storage import FileStore, delete_after_commit
 
 # Which part of an upload an UploadRefused names: the file, the yes/no answer, the children.
 FILE = "file"
@@ -185,7 +185,7 @@ def withhold_evidence_showing(
     actor: User,
     child: BeneficiaryChild,
     reason: WithheldReason,
-    storage: LocalStorage,
+    storage: FileStore,
 ) -> list[EvidenceFile]:
     """Withhold every file that shows ``child`` and is not withheld yet (see the module
     docstring); returns the files withheld now. The bytes go when the caller commits."""
@@ -204,7 +204,7 @@ def withhold_evidence_showing(
     return files
 
 
-def clear_public_copy(session: Session, storage: LocalStorage, evidence: EvidenceFile) -> None:
+def clear_public_copy(session: Session, storage: FileStore, evidence: EvidenceFile) -> None:
     """Stop serving the file's redacted copy (if any): its bytes go once the caller commits,
     its digest stays in the activity log that recorded its publication."""
     if evidence.redacted_key is not None:
@@ -224,7 +224,7 @@ def withhold(
     actor: User,
     evidence: EvidenceFile,
     reason: WithheldReason,
-    storage: LocalStorage,
+    storage: FileStore,
     now: dt.datetime | None = None,
 ) -> None:
     """Withhold one file that shows a child (see the module docstring) and log the step."""
@@ -245,7 +245,7 @@ def withhold(
     )
 
 
-def sweep_withheld(session: Session, storage: LocalStorage) -> list[str]:
+def sweep_withheld(session: Session, storage: FileStore) -> list[str]:
     """Delete the bytes of withheld files that are still on disk; returns their digests.
 
     Withholding deletes the bytes after the commit, so a process that dies between the two

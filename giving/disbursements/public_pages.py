@@ -58,17 +58,19 @@ def _before_arg() -> int | None:
 
 def _serve(evidence: EvidenceFile, key: str, content_type: str, *, public: bool) -> Response:
     try:
-        path = evidence_storage().path_for(key)
+        handle = evidence_storage().open(key)
     except FileNotFoundError:
         abort(404)
     suffix = ACCEPTED_TYPES.get(content_type, (".bin", None))[0]
     kind = "redacted" if public else "original"
+    # Keys are random and a stored file is never rewritten: the key is a perfect ETag.
     response = send_file(
-        path,
+        handle,
         mimetype=content_type,
         as_attachment=content_type == "application/pdf",
         download_name=f"evidence-{evidence.id}-{kind}{suffix}",
         conditional=True,
+        etag=key,
         max_age=0,
     )
     response.headers["Content-Security-Policy"] = FILE_CSP

@@ -53,7 +53,7 @@ from giving.disbursements.steps import SPENDING_STATES, check_public_text, clean
 from giving.disbursements.takedown import declare_shows_children, withdraw_public_copy
 from giving.errors import Conflict, PermissionDenied, ValidationError
 from giving.money import MAX_AMOUNT_MINOR, Money
-from giving.storage import LocalStorage, delete_after_commit, save_for_transaction
+from giving.storage import FileStore, delete_after_commit, save_for_transaction
 
 __all__ = [
     "EvidenceUpload",
@@ -123,7 +123,7 @@ def _check_files(
     return checked
 
 
-def _store(session: Session, storage: LocalStorage, files: Sequence[CheckedFile]) -> list[str]:
+def _store(session: Session, storage: FileStore, files: Sequence[CheckedFile]) -> list[str]:
     """Save checked files under new random keys, tied to the session's transaction (they go
     again if it does not commit); if one fails, remove those already saved."""
     keys: list[str] = []
@@ -136,7 +136,7 @@ def _store(session: Session, storage: LocalStorage, files: Sequence[CheckedFile]
     return keys
 
 
-def discard(storage: LocalStorage, keys: Sequence[str]) -> None:
+def discard(storage: FileStore, keys: Sequence[str]) -> None:
     """Remove stored files whose database rows were never committed."""
     for key in keys:
         with contextlib.suppress(FileNotFoundError):
@@ -173,7 +173,7 @@ def request_disbursement(
     groups_reached: str = "",
     people_reached: int | None = None,
     evidence: Sequence[EvidenceUpload] = (),
-    storage: LocalStorage,
+    storage: FileStore,
     max_bytes: int = MAX_EVIDENCE_BYTES,
 ) -> Disbursement:
     """Ask for money to be paid out of the campaign's fund; nothing moves until approval."""
@@ -249,7 +249,7 @@ def add_evidence(
     actor: User,
     disbursement: Disbursement,
     evidence: Sequence[EvidenceUpload],
-    storage: LocalStorage,
+    storage: FileStore,
     max_bytes: int = MAX_EVIDENCE_BYTES,
 ) -> list[EvidenceFile]:
     """Attach more files to a request that has not been decided yet."""
@@ -298,7 +298,7 @@ def publish_redacted(
     evidence: EvidenceFile,
     upload: EvidenceUpload,
     caption: str = "",
-    storage: LocalStorage,
+    storage: FileStore,
     max_bytes: int = MAX_EVIDENCE_BYTES,
 ) -> EvidenceFile:
     """Publish a redacted copy of an evidence file beside the original's digest.

@@ -38,7 +38,7 @@ from giving.disbursements.models import (
 from giving.disbursements.steps import REASON_MAX, clean_text, log_step
 from giving.errors import Conflict, PermissionDenied, ValidationError
 from giving.impact.models import BeneficiaryChild
-from giving.storage import LocalStorage
+from giving.storage import FileStore
 
 
 def _check_actor(session: Session, actor: User, evidence: EvidenceFile) -> None:
@@ -53,7 +53,7 @@ def _check_actor(session: Session, actor: User, evidence: EvidenceFile) -> None:
 
 
 def _take_down(
-    session: Session, *, actor: User, evidence: EvidenceFile, storage: LocalStorage, **why: str
+    session: Session, *, actor: User, evidence: EvidenceFile, storage: FileStore, **why: str
 ) -> None:
     disbursement = evidence.disbursement
     log_step(
@@ -75,7 +75,7 @@ def withdraw_public_copy(
     actor: User,
     evidence: EvidenceFile,
     reason: str,
-    storage: LocalStorage,
+    storage: FileStore,
 ) -> EvidenceFile:
     """Take the published redacted copy of ``evidence`` down, saying why."""
     _check_actor(session, actor, evidence)
@@ -98,7 +98,7 @@ def declare_shows_children(
     actor: User,
     evidence: EvidenceFile,
     children: Sequence[str],
-    storage: LocalStorage,
+    storage: FileStore,
 ) -> EvidenceFile:
     """Record that ``evidence`` shows children: the registered ones named by ``children``
     (their refs), or an unregistered child when none is named. See the module docstring."""

@@ -12,18 +12,18 @@ from giving.disbursements.evidence import MAX_EVIDENCE_BYTES
 from giving.disbursements.forms import SHOWS_CHILDREN
 from giving.errors import DomainError
 from giving.forms_util import attach_error
-from giving.storage import LocalStorage, app_storage
+from giving.storage import FileStore, app_storage
 
 EVIDENCE_FOLDER = "evidence"
 
 
-def evidence_storage_in(storage: LocalStorage) -> LocalStorage:
+def evidence_storage_in(storage: FileStore) -> FileStore:
     """Evidence lives in its own directory beside (never inside) the web-served files; the
     pages and ``giving demo`` both store it here, so the download routes find every file."""
-    return LocalStorage(storage.root / EVIDENCE_FOLDER)
+    return storage.within(EVIDENCE_FOLDER)
 
 
-def evidence_storage() -> LocalStorage:
+def evidence_storage() -> FileStore:
     """The app's evidence store (see :func:`evidence_storage_in`)."""
     return evidence_storage_in(app_storage(current_app))
 

@@ -47,7 +47,7 @@ from giving.impact.models import (
     DisbursementBeneficiary,
 )
 from giving.impact.records import ChildRecord, decrypt_record, seal, values_from_record
-from giving.storage import LocalStorage
+from giving.storage import FileStore
 
 MAX_CHILDREN_PER_CAMPAIGN = 5_000
 REGISTRY_PAGE_SIZE = 100
@@ -296,7 +296,7 @@ def update_child(
     ref: str,
     values: ChildValues,
     cipher: FieldCipher,
-    evidence_storage: LocalStorage,
+    evidence_storage: FileStore,
 ) -> BeneficiaryChild:
     """Change a child's record; the code is kept unless a new one is given. Withdrawing
     consent withholds the evidence files showing the child (from ``evidence_storage``)."""
@@ -344,7 +344,7 @@ def erase_child(
     actor: User | None,
     campaign: Campaign,
     ref: str,
-    evidence_storage: LocalStorage,
+    evidence_storage: FileStore,
 ) -> BeneficiaryChild:
     """Wipe a child's record for good, leaving a tombstone (see the module docstring), and
     withhold the evidence files showing the child (from ``evidence_storage``)."""

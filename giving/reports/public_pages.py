@@ -144,9 +144,12 @@ def download(version_id: int) -> ResponseReturnValue:
             version=version,
             subject=version.sha256,
         )
-    storage = services.report_storage(current_app)
+    try:
+        handle = services.report_storage(current_app).open(version.file_key)
+    except FileNotFoundError:
+        abort(404)
     response = send_file(
-        storage.path_for(version.file_key),
+        handle,
         mimetype="application/pdf",
         as_attachment=True,
         download_name=services.report_filename(version),

@@ -47,7 +47,7 @@ from giving.reports.gather import (
 )
 from giving.reports.models import JobState, ReportRenderJob, ReportVersion
 from giving.reports.render import render_pdf
-from giving.storage import LocalStorage, app_storage
+from giving.storage import FileStore, app_storage
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 PDF_MAGIC = b"%PDF-"
@@ -251,7 +251,7 @@ def request_publication(
 
 
 def render_job(
-    session: Session, job: ReportRenderJob, storage: LocalStorage, progress: Progress = _no_progress
+    session: Session, job: ReportRenderJob, storage: FileStore, progress: Progress = _no_progress
 ) -> ReportVersion:
     """Render a queued version, store the file and insert the immutable ReportVersion."""
     checkpoint = session.get(LedgerCheckpoint, job.checkpoint_id)
@@ -320,9 +320,9 @@ def regenerate(session: Session, version: ReportVersion) -> bytes:
 # --------------------------------------------------------------------------- reading
 
 
-def report_storage(app: Flask) -> LocalStorage:
+def report_storage(app: Flask) -> FileStore:
     """Report files live in their own folder of the app's storage, apart from covers."""
-    return LocalStorage(app_storage(app).root / "reports")
+    return app_storage(app).within("reports")
 
 
 def report_filename(version: ReportVersion) -> str:
