@@ -6,14 +6,13 @@ Bad arguments exit with status 2 and a message that says what was wrong.
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
-from sqlalchemy.orm import Session, sessionmaker
 
+from giving.commands import cli_session, fail
 from giving.errors import DomainError
 
 
@@ -21,16 +20,6 @@ def _create_app() -> Flask:
     from giving import create_app
 
     return create_app()
-
-
-def cli_session() -> Session:
-    factory: sessionmaker[Session] = current_app.extensions["giving.sessionmaker"]
-    return factory()
-
-
-def fail(message: str, code: int = 2) -> None:
-    click.echo(f"Error: {message}", err=True)
-    sys.exit(code)
 
 
 @click.group("db", help="Database schema commands.")

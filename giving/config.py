@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from giving.errors import ConfigError
 from giving.orgids import is_org_id
 
 DEV_SECRET_KEY = "dev-only-secret-key-change-me"  # noqa: S105 - refused in production
@@ -38,10 +39,6 @@ DEFAULT_LEDGER_ORIGIN = "giving.local/ledger"
 IATI_ORGANISATION_TYPES = frozenset(
     ("10", "11", "15", "21", "22", "23", "24", "30", "40", "60", "70", "71", "72", "73", "80", "90")
 )
-
-
-class ConfigError(RuntimeError):
-    """The environment does not describe a safe configuration."""
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""The domain error hierarchy; the web layer maps each kind to an HTTP status."""
+"""The errors every layer shares: the domain's hierarchy (the web layer maps each kind to an
+HTTP status) and ConfigError, raised at start-up, before any request, by settings and keys."""
 
 from __future__ import annotations
 
@@ -34,3 +35,7 @@ class Conflict(DomainError):
     """The request clashes with the current state (e.g. a campaign that is not in review)."""
 
     status_code = 409
+
+
+class ConfigError(RuntimeError):
+    """The environment does not describe a safe configuration."""

@@ -30,7 +30,8 @@ from urllib.parse import urlsplit
 from sqlalchemy import event
 from sqlalchemy.orm import Session, SessionTransaction
 
-from giving.config import ConfigError, Settings
+from giving.config import Settings
+from giving.errors import ConfigError
 
 if TYPE_CHECKING:
     from flask import Flask

@@ -11,7 +11,8 @@ import pytest
 from flask import Flask
 from sqlalchemy.orm import Session
 
-from giving.config import ConfigError, load_settings
+from giving.config import load_settings
+from giving.errors import ConfigError
 from giving.security import CONTENT_SECURITY_POLICY
 
 PASSWORD = "correct horse battery"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 from flask.cli import with_appcontext
 
-from giving.cli import cli_session
+from giving.commands import cli_session
 from giving.db import transaction
 from giving.disbursements.consent import sweep_withheld
 from giving.disbursements.uploads import evidence_storage

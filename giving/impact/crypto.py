@@ -32,7 +32,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from giving.config import ConfigError
+from giving.errors import ConfigError
 
 ENV_VAR = "GIVING_DATA_KEY"
 LOCAL_KEY_FILE = "data-key"

@@ -16,7 +16,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy.engine import Engine
 
-from giving.cli import cli_session, fail
+from giving.commands import cli_session, fail
 from giving.config import Settings
 from giving.db import transaction, utcnow
 from giving.errors import DomainError

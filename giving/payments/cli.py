@@ -6,6 +6,8 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from giving.commands import cli_session
+
 
 @click.group("payments", help="Payments: webhook events and demo gifts.")
 def payments_group() -> None:
@@ -15,7 +17,6 @@ def payments_group() -> None:
 @payments_group.command("retry-events", help="Handle again every webhook event that failed.")
 @with_appcontext
 def retry_events() -> None:
-    from giving.cli import cli_session
     from giving.payments import runtime
     from giving.payments.jobs import retry_failed_events
 
@@ -32,7 +33,6 @@ def retry_events() -> None:
 @click.option("--per-campaign", default=6, show_default=True, type=click.IntRange(1, 100))
 @with_appcontext
 def seed_demo(per_campaign: int) -> None:
-    from giving.cli import cli_session
     from giving.payments.demo import seed_demo_donations
 
     session = cli_session()

@@ -12,7 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from giving.config import ConfigError, Settings
+from giving.config import Settings
+from giving.errors import ConfigError
 
 Provider = Literal["stripe", "sandbox"]
 JobMode = Literal["inline", "rq"]

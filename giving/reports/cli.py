@@ -17,7 +17,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 from flask_babel import force_locale
 
-from giving.cli import cli_session, fail
+from giving.commands import cli_session, fail
 from giving.config import Settings
 from giving.db import transaction
 from giving.errors import DomainError

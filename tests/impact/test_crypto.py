@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from giving.config import ConfigError
+from giving.errors import ConfigError
 from giving.impact.crypto import (
     DecryptionError,
     FieldCipher,

@@ -11,7 +11,8 @@ from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy.orm import Session
 
-from giving.config import DEFAULT_LEDGER_ORIGIN, ConfigError, load_settings
+from giving.config import DEFAULT_LEDGER_ORIGIN, load_settings
+from giving.errors import ConfigError
 from giving.ledger.checkpoint import (
     format_vkey,
     parse_checkpoint,
