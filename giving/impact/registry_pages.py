@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
@@ -24,11 +24,10 @@ from giving.forms_util import attach_error
 from giving.i18n import current_locale
 from giving.impact import access, importer, links, records, services
 from giving.impact import queries as impact_queries
-from giving.impact.fields import ChildValues
+from giving.impact.fields import ChildValues, clean_code
 from giving.impact.forms import ChildForm, EraseForm, ImportForm, LinkChildrenForm
 from giving.impact.keyring import field_cipher
 from giving.impact.models import AccessKind
-from giving.inputs import page_arg
 from giving.web import current_actor, db_session
 
 
@@ -54,21 +53,33 @@ def _page(template: str, campaign: Campaign, **context: Any) -> str:
 
 def registry(public_id: str) -> ResponseReturnValue:
     campaign = _registry(public_id)
-    page = page_arg(services.REGISTRY_PAGE_SIZE)
+    after, before = _code_arg("after"), _code_arg("before")
     session = db_session()
     with transaction(session):
-        children = services.list_children(
-            session, actor=current_actor(), campaign=campaign, page=page
+        page = services.list_children(
+            session,
+            actor=current_actor(),
+            campaign=campaign,
+            after=after,
+            before=before,
+            per_page=services.REGISTRY_PAGE_SIZE,
         )
     total = impact_queries.registered_count(session, campaign.id)
-    return _page(
-        "impact/registry.html",
-        campaign,
-        children=children,
-        total=total,
-        page=page,
-        pages=max(1, -(-total // services.REGISTRY_PAGE_SIZE)),
-    )
+    return _page("impact/registry.html", campaign, page=page, total=total)
+
+
+def _code_arg(name: str) -> str | None:
+    """A page key: the code of the child the page starts after (or ends before)."""
+    raw = request.args.get(name)
+    if raw is None:
+        return None
+    try:
+        code = clean_code(raw, field=name)
+    except DomainError as exc:
+        abort(400, description=exc.message)
+    if code is None:
+        abort(400, description=_("“%(name)s” must be a child's code.", name=name))
+    return code
 
 
 def new_child(public_id: str) -> ResponseReturnValue:

@@ -22,8 +22,8 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from dataclasses import fields as dataclass_fields
-from dataclasses import replace
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
@@ -106,20 +106,54 @@ def _child(session: Session, campaign: Campaign, ref: str) -> BeneficiaryChild:
     return child
 
 
+@dataclass(frozen=True, slots=True)
+class ChildrenPage:
+    """One page of the registry, cut by code (the unique, indexed key), with the codes to
+    pass back as ``before``/``after`` for the pages either side (None where there are none)."""
+
+    children: list[BeneficiaryChild]
+    before_first: str | None
+    after_last: str | None
+
+
 def list_children(
     session: Session,
     *,
     actor: User | None,
     campaign: Campaign,
-    page: int = 1,
+    after: str | None = None,
+    before: str | None = None,
     per_page: int = REGISTRY_PAGE_SIZE,
-) -> list[BeneficiaryChild]:
-    """One page of the registry's lines (nothing decrypted); each child shown is logged."""
+) -> ChildrenPage:
+    """One page of the registry's lines (nothing decrypted); each child shown is logged.
+
+    ``after`` a code gives the page that follows it, ``before`` the one that precedes it.
+    """
     viewer = require_viewer(session, actor, campaign)
-    query = live_children_query(campaign).limit(per_page).offset((max(page, 1) - 1) * per_page)
-    children = list(session.scalars(query))
+    query = live_children_query(campaign)
+    if before is not None:
+        query = (
+            query.where(BeneficiaryChild.code < before)
+            .order_by(None)
+            .order_by(BeneficiaryChild.code.desc())
+        )
+    elif after is not None:
+        query = query.where(BeneficiaryChild.code > after)
+    rows = list(session.scalars(query.limit(per_page + 1)))
+    more = len(rows) > per_page
+    children = rows[:per_page]
+    if before is not None:
+        children.reverse()
+        if not children:  # nothing precedes it: the first page
+            return list_children(session, actor=actor, campaign=campaign, per_page=per_page)
     log_reads(session, actor=viewer, campaign=campaign, children=children, kind=AccessKind.LISTED)
-    return children
+    first_page = (before is None and after is None) or (before is not None and not more)
+    last_page = before is None and not more
+    return ChildrenPage(
+        children,
+        before_first=None if first_page or not children else children[0].code,
+        after_last=None if last_page or not children else children[-1].code,
+    )
 
 
 def read_child(

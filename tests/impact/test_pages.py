@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import html
 import io
+import re
 
+import pytest
 import sqlalchemy as sa
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from giving.accounts.models import User
+from giving.impact import services
 from giving.impact.models import BeneficiaryChild, ChildAccessLog, DisbursementBeneficiary
 from tests.campaigns.factories import log_in
 from tests.disbursements.support import Story
@@ -229,3 +233,71 @@ def test_a_request_page_logs_one_listing_read_per_child_per_view(
         session.scalars(sa.select(ChildAccessLog.child_id).where(ChildAccessLog.kind == "listed"))
     )
     assert sorted(listed) == sorted([first.id, second.id])
+
+
+def _codes(page: str) -> list[str]:
+    return re.findall(r">(PG-\d)</a></th>", page)
+
+
+def _link(page: str, rel: str) -> str | None:
+    found = re.search(rf'<a rel="{rel}" href="([^"]+)"', page)
+    return None if found is None else html.unescape(found.group(1))
+
+
+def test_the_registry_pages_by_code_both_ways(
+    client: FlaskClient, story: Story, session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(services, "REGISTRY_PAGE_SIZE", 2)
+    for n in (5, 3, 1, 4, 2):
+        register(story, code=f"PG-{n}")
+    session.commit()
+    as_user(client, story.organiser)
+    first = client.get(url(story)).get_data(as_text=True)
+    assert _codes(first) == ["PG-1", "PG-2"]
+    assert "5 children registered" in first
+    assert _link(first, "prev") is None
+    second_url = _link(first, "next")
+    assert second_url is not None
+    assert second_url.endswith("?after=PG-2")
+    second = client.get(second_url).get_data(as_text=True)
+    assert _codes(second) == ["PG-3", "PG-4"]
+    last_url = _link(second, "next")
+    assert last_url is not None
+    last = client.get(last_url).get_data(as_text=True)
+    assert _codes(last) == ["PG-5"]
+    assert _link(last, "next") is None
+    back_url = _link(last, "prev")
+    assert back_url is not None
+    assert back_url.endswith("?before=PG-5")
+    back = client.get(back_url).get_data(as_text=True)
+    assert _codes(back) == ["PG-3", "PG-4"]
+    top_url = _link(back, "prev")
+    assert top_url is not None
+    top = client.get(top_url).get_data(as_text=True)
+    assert _codes(top) == ["PG-1", "PG-2"]
+    assert _link(top, "prev") is None
+    # Only what was shown is logged as seen: two pages of two and one of one, then two more.
+    listed = session.scalar(
+        sa.select(sa.func.count(ChildAccessLog.id)).where(ChildAccessLog.kind == "listed")
+    )
+    assert listed == 2 + 2 + 1 + 2 + 2
+
+
+def test_a_registry_page_past_the_end_says_so(
+    client: FlaskClient, story: Story, session: Session
+) -> None:
+    register(story, code="PG-1")
+    session.commit()
+    as_user(client, story.organiser)
+    page = client.get(url(story, "?after=PG-9")).get_data(as_text=True)
+    assert "past the end" in page
+    assert "No children are registered yet" not in page
+
+
+@pytest.mark.parametrize("query", ["after=", "after=pg 1", "before=" + "A" * 80, "after=--"])
+def test_nonsense_registry_page_keys_are_400(
+    client: FlaskClient, story: Story, session: Session, query: str
+) -> None:
+    session.commit()
+    as_user(client, story.organiser)
+    assert client.get(url(story, f"?{query}")).status_code == 400

@@ -235,7 +235,10 @@ def test_erasing_wipes_the_record_and_keeps_only_what_published_figures_need(
             ref=reached.ref,
             cipher=make_cipher(),
         )
-    assert services.list_children(session, actor=story.organiser, campaign=story.campaign) == []
+    assert (
+        services.list_children(session, actor=story.organiser, campaign=story.campaign).children
+        == []
+    )
     # The code is free again, and no audit row repeats it.
     assert register(story, code="ZZ-1A").code == "ZZ-1A"
     audit = " ".join(str(e.detail) for e in session.scalars(sa.select(AuditEvent)))
