@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import Flask
 
-from giving.config import Settings, load_settings
+from giving.config import SETTINGS_KEY, Settings, load_settings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -61,7 +61,7 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
         from dataclasses import replace
 
         settings_obj = replace(settings, database_url=app.config["DATABASE_URL"])
-    app.extensions["giving.settings"] = settings_obj
+    app.extensions[SETTINGS_KEY] = settings_obj
 
     engine = app.config.get("ENGINE") or make_engine(app.config["DATABASE_URL"])
     app.extensions["giving.engine"] = engine

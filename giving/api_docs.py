@@ -13,12 +13,11 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify
 
-from giving.config import Settings
+from giving.config import Settings, current_settings
 from giving.impact import openapi as impact_api
 from giving.ledger import openapi as ledger_api
 from giving.openapi import CLIENT_ERROR, ERROR_SCHEMA, NO_AUTHENTICATION, shared_responses
 from giving.reports import openapi as reports_api
-from giving.web import settings
 
 bp = Blueprint("api_docs", __name__, url_prefix="/api/v1")
 
@@ -93,4 +92,4 @@ def openapi_document(config: Settings) -> dict[str, Any]:
 
 @bp.get("/openapi.json")
 def openapi() -> Response:
-    return jsonify(openapi_document(settings()))
+    return jsonify(openapi_document(current_settings()))

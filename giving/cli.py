@@ -13,6 +13,7 @@ from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
 from giving.commands import cli_session, fail
+from giving.config import current_settings
 from giving.errors import DomainError
 
 
@@ -71,7 +72,7 @@ def demo_command() -> None:
     upgrade(current_app.config["DATABASE_URL"])
     session = cli_session()
     try:
-        report = seed_demo(session, current_app.extensions["giving.settings"])
+        report = seed_demo(session, current_settings())
     finally:
         session.close()
     click.echo(report)

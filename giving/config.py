@@ -1,5 +1,14 @@
 """Configuration from environment variables, with safe defaults for a local machine.
 
+This is the one place that reads the process environment: :func:`load_settings` turns it
+into one typed, validated :class:`Settings`, once, at start-up, and everything else gets
+that object (``create_app`` keeps it; views use ``giving.web.current_settings()``, commands
+and jobs receive it). A plain frozen dataclass rather than pydantic-settings: every value
+needs a hand-written check with a message that names the variable and says what to set
+(the data key, the IATI org-id, the ledger origin), which is most of the code either way,
+and it adds no dependency. README's configuration table lists every variable read here
+(tests/test_settings.py keeps the two in step).
+
 Production (``GIVING_ENV=production``) refuses to start with a development secret, so a
 forgotten variable fails loudly instead of signing sessions with a key that is in the repo,
 and with rate limits counted in each process's memory, which multiplies every limit by the
@@ -9,9 +18,12 @@ number of workers.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+
+from flask import Flask, current_app
 
 from giving.errors import ConfigError
 from giving.orgids import is_org_id
@@ -32,6 +44,11 @@ DEV_IATI_ORG_REF = "AA-AAA-GIVING-DEV"
 # set. A log's origin is its identity, so it never follows GIVING_PUBLIC_URL: moving the site
 # must not rename the log. Deployments set their own once, e.g. giving.example.org/ledger.
 DEFAULT_LEDGER_ORIGIN = "giving.local/ledger"
+# Children's records are encrypted with keys derived from this variable's secrets.
+DATA_KEY_VAR = "GIVING_DATA_KEY"
+MIN_PRODUCTION_SECRET_LENGTH = 32
+MAX_PLATFORM_FEE_BPS = 2_000  # 20 %: anything above is a typo, not a policy.
+JobMode = Literal["inline", "rq"]
 # IATI OrganisationType codelist (2.03): 10 government, 11 local government, 15 other public
 # sector, 21 international NGO, 22 national NGO, 23 regional NGO, 24 partner-country-based
 # NGO, 30 public-private partnership, 40 multilateral, 60 foundation, 70-73 private sector,
@@ -70,6 +87,12 @@ class Settings:
     page_stale_while_revalidate: int = 300
     # Shareable pages kept in each worker's memory this long (giving/page_cache.py); 0 = off.
     page_cache_seconds: int = 5
+    # Payments: the platform's fee on each gift, whether the no-money sandbox may take
+    # payments (default: everywhere but production), and how webhook jobs run (None: on RQ
+    # when REDIS_URL is set, else inline).
+    platform_fee_bps: int = 0
+    sandbox_payments: bool = True
+    payments_jobs: JobMode | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -131,6 +154,11 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
             env_vars, "GIVING_PAGE_STALE_WHILE_REVALIDATE", 300
         ),
         page_cache_seconds=_parse_seconds(env_vars, "GIVING_PAGE_CACHE_SECONDS", 5),
+        platform_fee_bps=parse_platform_fee(env_vars.get("GIVING_PLATFORM_FEE_BPS", "")),
+        sandbox_payments=_parse_flag(
+            env_vars, "GIVING_SANDBOX_PAYMENTS", default=env != "production"
+        ),
+        payments_jobs=parse_job_mode(env_vars.get("PAYMENTS_JOBS", "")),
     )
     if settings.is_production:
         _refuse_development_secrets(settings)
@@ -175,6 +203,69 @@ def _parse_seconds(env_vars: dict[str, str], name: str, default: int) -> int:
     if value < 0:
         raise ConfigError(f"{name} may not be negative")
     return value
+
+
+def parse_platform_fee(raw: str) -> int:
+    """``GIVING_PLATFORM_FEE_BPS``: whole basis points from 0 to MAX_PLATFORM_FEE_BPS."""
+    if raw.strip() == "":
+        return 0
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise ConfigError(
+            f"GIVING_PLATFORM_FEE_BPS must be whole basis points, not {raw!r}"
+        ) from exc
+    if not 0 <= value <= MAX_PLATFORM_FEE_BPS:
+        raise ConfigError(f"GIVING_PLATFORM_FEE_BPS must be between 0 and {MAX_PLATFORM_FEE_BPS}")
+    return value
+
+
+def parse_job_mode(raw: object) -> JobMode | None:
+    """``PAYMENTS_JOBS``: "inline" or "rq"; empty means "rq if REDIS_URL is set"."""
+    if raw is None or raw == "":
+        return None
+    if raw == "inline":
+        return "inline"
+    if raw == "rq":
+        return "rq"
+    raise ConfigError(f"PAYMENTS_JOBS must be 'inline' or 'rq', not {raw!r}")
+
+
+_TRUE = frozenset(("1", "true", "yes", "on"))
+_FALSE = frozenset(("0", "false", "no", "off"))
+
+
+def _parse_flag(env_vars: dict[str, str], name: str, *, default: bool) -> bool:
+    raw = env_vars.get(name, "").strip().lower()
+    if raw == "":
+        return default
+    if raw in _TRUE:
+        return True
+    if raw in _FALSE:
+        return False
+    raise ConfigError(f"{name} must be 1 or 0 (yes or no), not {env_vars[name]!r}")
+
+
+def parse_secrets(raw: str) -> list[str]:
+    """``GIVING_DATA_KEY``'s comma-separated secrets, newest first, blanks ignored."""
+    return [part.strip() for part in raw.split(",") if part.strip()]
+
+
+def require_data_key_in_production(environ: Mapping[str, str], *, is_production: bool) -> None:
+    """Refuse production without an explicit, long data key (call from config validation)."""
+    if not is_production:
+        return
+    secrets_ = parse_secrets(environ.get(DATA_KEY_VAR, ""))
+    if not secrets_:
+        raise ConfigError(
+            f"Production needs {DATA_KEY_VAR}: a random secret of {MIN_PRODUCTION_SECRET_LENGTH}+"
+            " characters that encrypts children's records (keep it outside the database backups)"
+        )
+    if len(secrets_[0]) < MIN_PRODUCTION_SECRET_LENGTH:
+        raise ConfigError(
+            f"{DATA_KEY_VAR}'s current secret must be at least {MIN_PRODUCTION_SECRET_LENGTH} "
+            "characters long"
+        )
 
 
 def check_ledger_origin(origin: str) -> str:
@@ -227,7 +318,19 @@ def _refuse_development_secrets(settings: Settings) -> None:
             "RATELIMIT_STORAGE_URI to a redis:// or memcached:// URI). With memory:// each "
             "worker counts on its own, so every limit is multiplied by the number of workers"
         )
-    # Imported here: the crypto module reads settings itself, so a top-level import would cycle.
-    from giving.impact.crypto import require_data_key_in_production
+    require_data_key_in_production({DATA_KEY_VAR: settings.data_key or ""}, is_production=True)
 
-    require_data_key_in_production({"GIVING_DATA_KEY": settings.data_key or ""}, is_production=True)
+
+SETTINGS_KEY = "giving.settings"
+
+
+def settings_of(app: Flask) -> Settings:
+    """The settings ``create_app`` resolved for ``app``."""
+    settings = app.extensions[SETTINGS_KEY]
+    assert isinstance(settings, Settings)
+    return settings
+
+
+def current_settings() -> Settings:
+    """The running app's settings (inside an app or request context)."""
+    return settings_of(current_app)

@@ -11,6 +11,8 @@ from flask import Flask, Response, current_app, request
 from flask_babel import gettext
 from flask_wtf.csrf import CSRFError
 
+from giving.config import current_settings
+
 CONTENT_SECURITY_POLICY = "; ".join(
     [
         "default-src 'self'",
@@ -58,7 +60,7 @@ def require_same_origin() -> None:
         return
     sent_from = request.headers.get("Origin") or request.headers.get("Referer") or ""
     ours = {request.host_url.rstrip("/")}
-    public_url = current_app.extensions["giving.settings"].public_base_url
+    public_url = current_settings().public_base_url
     ours.add(public_url.rstrip("/"))
     if sent_from == "null" or _origin_of(sent_from) not in ours:
         raise CSRFError(

@@ -30,7 +30,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import event
 from sqlalchemy.orm import Session, SessionTransaction
 
-from giving.config import Settings
+from giving.config import Settings, settings_of
 from giving.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -269,6 +269,6 @@ def app_storage(app: Flask) -> FileStore:
     """The app's storage, built from its settings on first use and then reused."""
     storage: FileStore | None = app.extensions.get("giving.storage")
     if storage is None:
-        storage = storage_from_settings(app.extensions["giving.settings"])
+        storage = storage_from_settings(settings_of(app))
         app.extensions["giving.storage"] = storage
     return storage

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
-from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, cast
+from typing import TYPE_CHECKING, ParamSpec, TypeVar, cast
 
 from flask import abort, current_app, g
 from flask_login import current_user
@@ -42,10 +42,6 @@ def require_actor() -> User:
     if actor is None:
         abort(401)
     return actor
-
-
-def settings() -> Any:
-    return current_app.extensions["giving.settings"]
 
 
 P = ParamSpec("P")

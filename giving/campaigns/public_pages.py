@@ -17,8 +17,9 @@ from giving.campaigns.forms import SearchForm
 from giving.campaigns.models import Campaign
 from giving.campaigns.uploads import content_type_for
 from giving.campaigns.validation import is_public_id
+from giving.config import current_settings
 from giving.storage import app_storage
-from giving.web import current_actor, db_session, settings
+from giving.web import current_actor, db_session
 
 WEIBO_SHARE = "https://service.weibo.com/share/share.php"
 ONE_YEAR = 365 * 24 * 3600
@@ -27,7 +28,7 @@ ONE_YEAR = 365 * 24 * 3600
 def public_url(endpoint: str, **values: Any) -> str:
     """An absolute URL on the public site (for sharing, feeds and QR codes)."""
     path = url_for(endpoint, **values)
-    return f"{settings().public_base_url}{path}"
+    return f"{current_settings().public_base_url}{path}"
 
 
 def campaign_url(campaign: Campaign) -> str:
@@ -133,7 +134,7 @@ def campaign_atom(slug: str) -> ResponseReturnValue:
     campaign = queries.campaign_by_slug(db_session(), slug, actor=None)
     body = campaign_feed(
         campaign,
-        base_url=settings().public_base_url,
+        base_url=current_settings().public_base_url,
         campaign_url=campaign_url(campaign),
         feed_url=public_url("campaigns.campaign_atom", slug=campaign.slug),
     )

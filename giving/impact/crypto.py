@@ -32,12 +32,29 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from giving.config import (
+    DATA_KEY_VAR as ENV_VAR,
+)
+from giving.config import (
+    MIN_PRODUCTION_SECRET_LENGTH,
+    parse_secrets,
+    require_data_key_in_production,
+)
 from giving.errors import ConfigError
 
-ENV_VAR = "GIVING_DATA_KEY"
+__all__ = [
+    "MIN_PRODUCTION_SECRET_LENGTH",
+    "DecryptionError",
+    "FieldCipher",
+    "cipher_from_environment",
+    "derive_key",
+    "local_secret",
+    "parse_secrets",
+    "require_data_key_in_production",
+]
+
 LOCAL_KEY_FILE = "data-key"
 FORMAT_VERSION = "v1"
-MIN_PRODUCTION_SECRET_LENGTH = 32
 _NONCE_BYTES = 12
 _HKDF_SALT = b"giving field encryption salt v1"
 _HKDF_INFO = b"giving field encryption key v1"
@@ -138,28 +155,6 @@ def _split(token: str) -> tuple[str, str, str]:
 
 
 # --- where the secrets come from -----------------------------------------------------------
-
-
-def parse_secrets(raw: str) -> list[str]:
-    """``GIVING_DATA_KEY``'s comma-separated secrets, newest first, blanks ignored."""
-    return [part.strip() for part in raw.split(",") if part.strip()]
-
-
-def require_data_key_in_production(environ: Mapping[str, str], *, is_production: bool) -> None:
-    """Refuse production without an explicit, long data key (call from config validation)."""
-    if not is_production:
-        return
-    secrets_ = parse_secrets(environ.get(ENV_VAR, ""))
-    if not secrets_:
-        raise ConfigError(
-            f"Production needs {ENV_VAR}: a random secret of {MIN_PRODUCTION_SECRET_LENGTH}+ "
-            "characters that encrypts children's records (keep it outside the database backups)"
-        )
-    if len(secrets_[0]) < MIN_PRODUCTION_SECRET_LENGTH:
-        raise ConfigError(
-            f"{ENV_VAR}'s current secret must be at least {MIN_PRODUCTION_SECRET_LENGTH} "
-            "characters long"
-        )
 
 
 def local_secret(instance_path: Path) -> str:

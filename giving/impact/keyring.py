@@ -2,28 +2,24 @@
 
 from __future__ import annotations
 
-import os
-
 from flask import Flask, current_app
 
+from giving.config import DATA_KEY_VAR, settings_of
 from giving.impact.crypto import FieldCipher, cipher_from_environment
 
 _CIPHER = "giving.impact.cipher"
 
 
 def install_cipher(app: Flask) -> FieldCipher:
-    """Build the cipher from GIVING_DATA_KEY: Flask config (tests), settings, or environment.
+    """Build the cipher from GIVING_DATA_KEY: Flask config (tests), else the settings.
 
     Production without the variable raises ConfigError here, at start-up, before anything is
     served; locally a key is generated into the instance folder.
     """
-    environ = dict(os.environ)
-    giving_settings = app.extensions["giving.settings"]
-    configured = app.config.get("GIVING_DATA_KEY") or getattr(giving_settings, "data_key", None)
-    if configured:
-        environ["GIVING_DATA_KEY"] = configured
+    giving_settings = settings_of(app)
+    configured = app.config.get("GIVING_DATA_KEY") or giving_settings.data_key
     cipher = cipher_from_environment(
-        environ,
+        {DATA_KEY_VAR: configured} if configured else {},
         instance_path=giving_settings.instance_path,
         is_production=giving_settings.is_production,
     )

@@ -18,13 +18,14 @@ from flask_babel import lazy_gettext as _l
 
 from giving.campaigns import queries as campaign_queries
 from giving.campaigns.models import Campaign
+from giving.config import current_settings
 from giving.disbursements.models import Disbursement
 from giving.impact import access, links
 from giving.impact import registry_pages as pages
 from giving.impact.figures import ImpactFigures, campaign_figures, count_text, public_count
 from giving.impact.keyring import field_cipher, install_cipher
 from giving.impact.models import AccessKind, AgeBand, DisbursementBeneficiary, Need, Sex
-from giving.web import current_actor, db_session, settings
+from giving.web import current_actor, db_session
 
 __all__ = ["bp", "field_cipher"]
 
@@ -78,7 +79,9 @@ def _private_pages(response: Response) -> Response:
 
 
 def figures_for(campaign: Campaign) -> ImpactFigures:
-    return campaign_figures(db_session(), campaign, threshold=int(settings().suppression_threshold))
+    return campaign_figures(
+        db_session(), campaign, threshold=int(current_settings().suppression_threshold)
+    )
 
 
 @bp.get("/api/v1/campaigns/<public_id>/impact")
@@ -100,7 +103,7 @@ def _public_count(value: int | None) -> str:
     """Any count of people shown publicly: "fewer than 10" or a range, never exact."""
     if value is None:
         return ""
-    return count_text(public_count(value, threshold=int(settings().suppression_threshold)))
+    return count_text(public_count(value, threshold=int(current_settings().suppression_threshold)))
 
 
 @bp.context_processor

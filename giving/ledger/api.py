@@ -10,6 +10,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify, request
 from flask_babel import gettext as _
 
+from giving.config import current_settings
 from giving.errors import NotFound, ValidationError
 from giving.inputs import query_int
 from giving.ledger.balances import campaign_summary
@@ -23,7 +24,7 @@ from giving.ledger.keys import (
 from giving.ledger.queries import campaign_exists, entry_page, published_entry
 from giving.ledger.services import latest_checkpoint, signed_under
 from giving.ledger.tree import LedgerTree
-from giving.web import db_session, settings
+from giving.web import db_session
 
 bp = Blueprint("ledger_api", __name__, url_prefix="/api/v1")
 
@@ -58,7 +59,7 @@ def latest() -> Response:
 @bp.get("/ledger/public-key")
 def public_key() -> Response:
     """The key checkpoints are signed with, as a signed-note vkey, PEM and raw base64."""
-    config = settings()
+    config = current_settings()
     key = load_signing_key(config)
     return jsonify(
         {

@@ -17,17 +17,12 @@ from flask.cli import with_appcontext
 from sqlalchemy.engine import Engine
 
 from giving.commands import cli_session, fail
-from giving.config import Settings
+from giving.config import current_settings
 from giving.db import transaction, utcnow
 from giving.errors import DomainError
 
 # A seq as the BIGINT column holds it; a larger one would fail in the driver, not here.
 SEQ = click.IntRange(min=0, max=2**63 - 1)
-
-
-def _settings() -> Settings:
-    settings: Settings = current_app.extensions["giving.settings"]
-    return settings
 
 
 # ------------------------------------------------------------------------------ ledger
@@ -65,7 +60,7 @@ def ledger_verify(vkey_option: str | None, workers: int | None, figures: bool) -
     from giving.ledger.keys import load_signing_key, vkey_text
     from giving.ledger.verify import LedgerCorrupt, verify_ledger
 
-    settings = _settings()
+    settings = current_settings()
     vkey = None
     if vkey_option is not None:
         text = vkey_option
@@ -132,7 +127,7 @@ def ledger_checkpoint() -> None:
     from giving.ledger.keys import ledger_origin, load_signing_key
     from giving.ledger.services import make_checkpoint
 
-    settings = _settings()
+    settings = current_settings()
     session = cli_session()
     try:
         key = load_signing_key(settings)
@@ -274,7 +269,7 @@ def keys_generate(output: Path | None) -> None:
     from giving.ledger.checkpoint import SigningKeyError, generate_signing_key, save_private_key
     from giving.ledger.keys import vkey_text
 
-    settings = _settings()
+    settings = current_settings()
     path = output or settings.signing_key_path
     if output is None:
         path.parent.mkdir(parents=True, exist_ok=True)  # the instance folder, on a fresh install
@@ -296,7 +291,7 @@ def keys_generate(output: Path | None) -> None:
 def keys_show() -> None:
     from giving.ledger.keys import load_signing_key, vkey_text
 
-    settings = _settings()
+    settings = current_settings()
     try:
         key = load_signing_key(settings, create=False)
     except DomainError as exc:
@@ -334,7 +329,7 @@ def export_jsonl(target: str, output: Path, checkpoint_out: Path | None) -> None
     from giving.ledger.services import latest_checkpoint, make_checkpoint
     from giving.ledger.tree import log_size
 
-    settings = _settings()
+    settings = current_settings()
     campaign = None if target == "all" else target
     for path in (output, checkpoint_out):
         if path is not None:

@@ -7,6 +7,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from giving.commands import cli_session
+from giving.config import current_settings
 
 
 @click.group("payments", help="Payments: webhook events and demo gifts.")
@@ -37,9 +38,7 @@ def seed_demo(per_campaign: int) -> None:
 
     session = cli_session()
     try:
-        count = seed_demo_donations(
-            session, settings=current_app.extensions["giving.settings"], per_campaign=per_campaign
-        )
+        count = seed_demo_donations(session, settings=current_settings(), per_campaign=per_campaign)
     finally:
         session.close()
     click.echo(f"{count} demo gift(s) recorded through the sandbox.")
@@ -58,7 +57,7 @@ def seed_demo(per_campaign: int) -> None:
 def seed_gifts_command(campaign: str, count: int, batch: int, platform_fee_bps: int) -> None:
     from giving.payments.seeding import SeedRefused, seed_gifts
 
-    settings = current_app.extensions["giving.settings"]
+    settings = current_settings()
     if settings.is_production:
         raise click.UsageError("seeded gifts are test data; refused with GIVING_ENV=production")
     try:

@@ -6,6 +6,7 @@ from flask import Flask, current_app
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from giving.config import settings_of
 from giving.payments.config import PaymentsConfig, payments_config
 from giving.payments.gateway import PaymentGateway
 from giving.payments.jobs import InlineRunner, RQRunner, make_gateway, make_runner
@@ -17,7 +18,7 @@ SEQUENCER_KEY = "giving.payments.sequencer"
 
 def init_app(app: Flask) -> None:
     """Resolve payment settings once, from the environment and the app's config overrides."""
-    app.extensions[EXTENSION_KEY] = payments_config(app.extensions["giving.settings"], app.config)
+    app.extensions[EXTENSION_KEY] = payments_config(settings_of(app), app.config)
 
 
 def config() -> PaymentsConfig:

@@ -25,6 +25,7 @@ from flask_babel import gettext as _
 from giving.accounts.forms import EmptyForm
 from giving.accounts.models import User
 from giving.campaigns.models import Campaign
+from giving.config import current_settings
 from giving.db import transaction, utcnow
 from giving.errors import DomainError
 from giving.extensions import csrf, limiter
@@ -37,7 +38,7 @@ from giving.payments.models import Frequency, IntentStatus
 from giving.payments.sandbox_views import bp as sandbox_bp
 from giving.payments.webhooks import bp as webhooks_bp
 from giving.security import require_same_origin
-from giving.web import current_actor, db_session, require_actor, settings
+from giving.web import current_actor, db_session, require_actor
 
 bp = Blueprint("payments", __name__)
 bp.register_blueprint(webhooks_bp)
@@ -187,7 +188,7 @@ def receipt_proof(token: str, seq: int) -> ResponseReturnValue:
     if donation is None:
         abort(404)
     with transaction(session):
-        data = receipts.inclusion_proof_json(session, settings(), donation)
+        data = receipts.inclusion_proof_json(session, current_settings(), donation)
     return _private(jsonify(data))
 
 

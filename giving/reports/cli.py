@@ -13,12 +13,11 @@ from pathlib import Path
 from typing import ParamSpec, TypeVar
 
 import click
-from flask import current_app
 from flask.cli import with_appcontext
 from flask_babel import force_locale
 
 from giving.commands import cli_session, fail
-from giving.config import Settings
+from giving.config import current_settings
 from giving.db import transaction
 from giving.errors import DomainError
 from giving.ledger.cli import export_group
@@ -38,11 +37,6 @@ def in_english(command: Callable[P, R]) -> Callable[P, R]:
             return command(*args, **kwargs)
 
     return wrapper
-
-
-def _settings() -> Settings:
-    settings: Settings = current_app.extensions["giving.settings"]
-    return settings
 
 
 def _write(path: Path, data: bytes) -> None:
@@ -77,7 +71,7 @@ def report_build(campaign: str, language: str, output: Path) -> None:
     from giving.reports.services import build_draft
 
     _destination(output)
-    settings = _settings()
+    settings = current_settings()
     session = cli_session()
     try:
         check_language(language)
@@ -134,7 +128,7 @@ def export_iati_command(campaign: str, output: Path) -> None:
             chosen = (
                 public_campaigns(session) if campaign == ALL else [find_campaign(session, campaign)]
             )
-            xml = activities_xml(session, chosen, _settings())
+            xml = activities_xml(session, chosen, current_settings())
     except DomainError as exc:
         fail(exc.message)
     finally:

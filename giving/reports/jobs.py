@@ -19,6 +19,7 @@ from flask import Flask
 from flask_babel import force_locale
 from sqlalchemy.orm import Session, sessionmaker
 
+from giving.config import settings_of
 from giving.db import transaction, utcnow
 from giving.reports.models import JobState, ReportRenderJob
 from giving.reports.services import render_job, report_storage
@@ -116,7 +117,7 @@ def enqueue(app: Flask, job_ids: Sequence[int]) -> str:
 
     Call after the transaction that created the jobs has committed. Returns "rq" or "inline".
     """
-    redis_url = app.extensions["giving.settings"].redis_url
+    redis_url = settings_of(app).redis_url
     if redis_url and not app.config.get("REPORTS_INLINE"):
         from redis import Redis
         from rq import Queue

@@ -27,6 +27,7 @@ from flask_babel import gettext as _
 
 from giving.campaigns import queries as campaign_queries
 from giving.campaigns.models import Campaign
+from giving.config import current_settings
 from giving.db import transaction
 from giving.errors import Conflict, DomainError, ValidationError
 from giving.forms_util import attach_error
@@ -42,7 +43,7 @@ from giving.reports.iati import activity_xml
 from giving.reports.labels import stage_label
 from giving.reports.models import DownloadKind, ReportRenderJob, ReportVersion
 from giving.reports.scan import jsonl_line
-from giving.web import current_actor, db_session, login_required, require_actor, settings
+from giving.web import current_actor, db_session, login_required, require_actor
 
 VERIFY_MAX_BYTES = 200 * 1024 * 1024
 _EXPORTS = {
@@ -105,7 +106,7 @@ def publish(slug: str) -> ResponseReturnValue:
     form = PublishForm()
     if not form.validate_on_submit():
         return _page(campaign, form), 400
-    app_settings = settings()
+    app_settings = current_settings()
     try:
         with transaction(session):
             created = services.request_publication(
@@ -194,7 +195,7 @@ def _write_export(
             size = log_size(session)
             write_csv(entry_rows(session, campaign=campaign.public_id, before_seq=size), handle)
         elif download_kind is DownloadKind.IATI:
-            handle.write(activity_xml(session, campaign, settings()))
+            handle.write(activity_xml(session, campaign, current_settings()))
         else:
             checkpoint = latest_checkpoint(session)
             if checkpoint is None:
