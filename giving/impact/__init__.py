@@ -1,0 +1,1 @@
+"""Children helped: the pseudonymous registry, its encryption, access log and public figures."""
