@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from giving.accounts.models import Role, User, UserRole
 from giving.audit.services import record_action
 from giving.errors import Conflict, NotFound, PermissionDenied, ValidationError
-from giving.impact.scanner import check_text
+from giving.scanner import check_text
 
 log = logging.getLogger(__name__)
 

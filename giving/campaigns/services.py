@@ -51,8 +51,8 @@ from giving.campaigns.validation import (
 from giving.db import utcnow
 from giving.errors import Conflict, PermissionDenied
 from giving.hosts.services import host_of
-from giving.impact.scanner import check_public_text, check_text
 from giving.money import Money
+from giving.scanner import check_public_text, check_text
 from giving.storage import FileStore, delete_after_commit, save_for_transaction
 
 DEFAULT_COVER_MAX_BYTES = 5 * 1024 * 1024

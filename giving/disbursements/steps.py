@@ -13,7 +13,7 @@ from giving.accounts.models import User
 from giving.campaigns.models import Campaign, CampaignState
 from giving.disbursements.models import ActivityKind, Disbursement, DisbursementActivity
 from giving.errors import ValidationError
-from giving.impact.scanner import check_public_text as scan_public_text
+from giving.scanner import check_public_text as scan_public_text
 
 REASON_MAX = 2000
 # Money moves only for campaigns that raised it; a frozen campaign's money is on hold.
@@ -43,7 +43,7 @@ def log_step(
 
 def check_public_text(session: Session, campaign: Campaign, text: str, *, field: str) -> None:
     """Refuse text bound for the public that could identify a child: identity-card and phone
-    numbers and the campaign's registered children's codes (giving/impact/scanner.py). Every
+    numbers and the campaign's registered children's codes (giving/scanner.py). Every
     public disbursement text (description, groups reached, captions) passes through here."""
     if text:
         scan_public_text(session, campaign, text, field=field)

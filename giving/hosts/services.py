@@ -25,7 +25,7 @@ from giving.audit.services import record_action
 from giving.campaigns.models import Campaign, CampaignState
 from giving.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from giving.hosts.models import CampaignHosting, HostMember, HostOrganisation, HostRole
-from giving.impact.scanner import check_text
+from giving.scanner import check_text
 
 NAME_MAX = 200
 REGISTRATION_MAX = 64

@@ -9,10 +9,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
 from giving.impact.queries import registered_codes
-from giving.impact.scanner import scan_text
 from giving.ledger.models import CampaignStats, LedgerEntry
 from giving.ledger.rules import DISPUTE, REFUND
 from giving.payments.models import Donation, DonationIntent, FlagKind, PaymentFlag
+from giving.scanner import scan_text
 
 
 def donor_count(session: Session, campaign_public_id: str) -> int:

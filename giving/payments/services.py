@@ -28,13 +28,13 @@ from giving.audit.services import record_action
 from giving.campaigns.models import Campaign, CampaignState
 from giving.db import utcnow
 from giving.errors import Conflict, NotFound, PermissionDenied, ValidationError
-from giving.impact.scanner import check_public_text
 from giving.money import AmountError, AmountProblem, Money, parse_major_amount
 from giving.payments.config import Provider
 from giving.payments.gateway import GatewayError, PaymentGateway, payment_method_types
 from giving.payments.handling import INTENT_METADATA_KEY
 from giving.payments.models import DonationIntent, Frequency, PaymentFlag
 from giving.payments.queries import intent_by_public_id
+from giving.scanner import check_public_text
 from giving.text import plain_text
 
 # Smallest gifts that still clear Stripe's minimum charge (about US$0.50) after conversion

@@ -22,7 +22,6 @@ from giving.audit.services import record_action
 from giving.campaigns.models import Campaign
 from giving.db import utcnow
 from giving.errors import Conflict, NotFound, PermissionDenied, ValidationError
-from giving.impact.scanner import check_public_text
 from giving.reports.models import (
     AuditorGrant,
     DownloadKind,
@@ -30,6 +29,7 @@ from giving.reports.models import (
     ReportSignOff,
     ReportVersion,
 )
+from giving.scanner import check_public_text
 
 MAX_GRANT_DAYS = 366
 NOTE_MAX = 300

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from giving.errors import ValidationError
 from giving.impact import services
-from giving.impact.scanner import (
+from giving.scanner import (
     CHILD_CODE,
     ID_CARD,
     LANDLINE,
@@ -162,3 +162,23 @@ def test_check_public_text_uses_the_campaigns_own_registered_codes(
         # Another campaign's code means nothing here; a plain text passes.
         check_public_text(session, story.campaign, f"Books for {other.code}", field="body")
         check_public_text(session, story.campaign, "Books for the whole class", field="body")
+
+
+def test_the_registry_is_the_installed_source_of_childrens_codes() -> None:
+    """Packages below giving/impact check public text through giving/scanner.py; the codes
+    it checks against are the registry's, installed when giving.impact is imported."""
+    import giving.impact  # noqa: F401 - the import installs the source
+    from giving import scanner
+    from giving.impact.queries import registered_codes
+
+    assert scanner._child_code_sources == [registered_codes]
+
+
+def test_without_a_registry_public_text_is_refused_not_waved_through(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from giving import scanner
+
+    monkeypatch.setattr(scanner, "_child_code_sources", [])
+    with pytest.raises(RuntimeError, match="no registry of children's codes"):
+        scanner.check_public_text(None, None, "a harmless sentence")  # type: ignore[arg-type]

@@ -16,6 +16,12 @@ where no campaign exists yet) before it is stored. It looks for:
 * the campaign's registered children's pseudonymous codes, in any letter case and with or
   without the hyphen.
 
+A ground-floor module: accounts, hosts, campaigns, payments, disbursements and reports all
+check text, and the children's codes live in giving/impact, which sits above most of them.
+So the codes come through :func:`use_child_codes`, which giving/impact installs when it is
+imported (every app and every test loads it with the models); without it
+:func:`check_public_text` refuses to run rather than let a child's code through unchecked.
+
 Text is NFKC-normalised first, so full-width digits (１３８…) are caught like ASCII ones.
 What is found is reported by type with a partly masked fragment, so the writer can find it
 without the message repeating the personal data in full.
@@ -25,7 +31,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -41,6 +47,10 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from giving.campaigns.models import Campaign
+
+ChildCodes = Callable[["Session", int], Iterable[str]]
+# The installed source of a campaign's registered children's codes (see the module docstring).
+_child_code_sources: list[ChildCodes] = []
 
 ID_CARD = "id_card"
 MOBILE = "mobile"
@@ -254,6 +264,12 @@ def check_public_text(
     Call it in every service that stores text the public will read, before storing it, with
     ``field`` naming the form field so the message appears next to it.
     """
-    from giving.impact.queries import registered_codes
+    if not _child_code_sources:
+        raise RuntimeError("no registry of children's codes is installed: import giving.impact")
+    codes = _child_code_sources[-1](session, campaign.id)
+    check_text(text, child_codes=codes, field=field)
 
-    check_text(text, child_codes=registered_codes(session, campaign.id), field=field)
+
+def use_child_codes(source: ChildCodes) -> None:
+    """Install where :func:`check_public_text` reads a campaign's children's codes."""
+    _child_code_sources[:] = [source]
