@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from giving.accounts import services as accounts
 from giving.accounts.models import Role, User
+from giving.auditors import services as auditor_grants
 from giving.campaigns import services as campaigns
 from giving.campaigns.models import Campaign, CampaignState
 from giving.config import Settings, load_settings
@@ -44,7 +45,7 @@ from giving.ledger.keys import ledger_origin, load_signing_key
 from giving.ledger.services import latest_checkpoint, make_checkpoint
 from giving.ledger.tree import log_size
 from giving.money import Money, parse_major_amount
-from giving.reports import auditors, jobs
+from giving.reports import jobs
 from giving.reports import services as reports
 from giving.storage import FileStore, move_between_directories, storage_from_settings
 
@@ -297,11 +298,11 @@ def _ensure_auditor_grant(session: Session, users: dict[str, User], campaign: Ca
     """The demo auditor reads the school-lunch campaign for a while, granted by the admin."""
     auditor = users["auditor"]
     grant = next(
-        (g for g in auditors.active_grants(session, auditor) if g.campaign_id == campaign.id),
+        (g for g in auditor_grants.active_grants(session, auditor) if g.campaign_id == campaign.id),
         None,
     )
     if grant is None:
-        grant = auditors.grant_access(
+        grant = auditor_grants.grant_access(
             session,
             actor=users["admin"],
             auditor=auditor,

@@ -33,7 +33,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import phonenumbers
 from flask_babel import gettext as _
@@ -46,7 +46,13 @@ from giving.errors import ValidationError
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from giving.campaigns.models import Campaign
+
+class Published(Protocol):
+    """What text is published on: a campaign (only its id is read here)."""
+
+    @property
+    def id(self) -> int: ...
+
 
 ChildCodes = Callable[["Session", int], Iterable[str]]
 # The installed source of a campaign's registered children's codes (see the module docstring).
@@ -257,7 +263,7 @@ def check_text(text: str, *, child_codes: Iterable[str] = (), field: str | None 
 
 
 def check_public_text(
-    session: Session, campaign: Campaign, text: str, *, field: str | None = None
+    session: Session, campaign: Published, text: str, *, field: str | None = None
 ) -> None:
     """Refuse ``text`` for publication on ``campaign`` if it identifies anyone.
 

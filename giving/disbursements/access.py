@@ -13,15 +13,13 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from giving.accounts.models import User
+from giving.auditors.services import has_auditor_access
 from giving.campaigns.models import Campaign
 from giving.hosts.services import host_role, is_host_finance
 
 
 def is_auditor(session: Session, actor: User | None, campaign: Campaign) -> bool:
     """Admins, and auditors holding an active, time-limited grant for this campaign."""
-    # Imported here: reports gathers from disbursements, so a top-level import would cycle.
-    from giving.reports.auditors import has_auditor_access
-
     return actor is not None and (actor.is_admin or has_auditor_access(session, actor, campaign))
 
 

@@ -16,10 +16,10 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
 from giving.accounts.models import User
+from giving.auditors.services import has_auditor_access
 from giving.campaigns.models import Campaign, CampaignState
 from giving.errors import Conflict, NotFound, PermissionDenied
 from giving.hosts.services import host_role
-from giving.reports.auditors import has_auditor_access
 
 
 def can_view_registry(session: Session, actor: User | None, campaign: Campaign) -> bool:

@@ -17,6 +17,8 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
 from giving.accounts.models import Role, User
+from giving.auditors import services as auditor_grants
+from giving.auditors.models import AuditorGrant
 from giving.campaigns.models import Campaign
 from giving.db import transaction, utcnow
 from giving.disbursements.models import Disbursement, EvidenceFile
@@ -26,7 +28,7 @@ from giving.forms_util import attach_error
 from giving.reports import auditors, services
 from giving.reports.forms import GrantForm, RevokeForm, SignOffForm
 from giving.reports.gather import find_campaign
-from giving.reports.models import AuditorGrant, DownloadKind, ReportVersion
+from giving.reports.models import DownloadKind, ReportVersion
 from giving.web import db_session, login_required, require_actor
 
 ACTIVITY_SHOWN = 30
@@ -79,7 +81,7 @@ def _audited(grant: AuditorGrant, actor: User) -> AuditedCampaign:
 @login_required
 def dashboard() -> ResponseReturnValue:
     actor = _require_auditor()
-    grants = auditors.active_grants(db_session(), actor)
+    grants = auditor_grants.active_grants(db_session(), actor)
     audited = [_audited(grant, actor) for grant in grants]
     return render_template(
         "reports/auditor.html",
@@ -125,7 +127,7 @@ def evidence_original(token: str) -> ResponseReturnValue:
     if evidence is None:
         raise NotFound(_("We could not find that file."))
     campaign = evidence.disbursement.campaign
-    if not auditors.has_auditor_access(session, actor, campaign):
+    if not auditor_grants.has_auditor_access(session, actor, campaign):
         raise NotFound(_("We could not find that file."))
     if evidence.is_withheld:
         # Nothing can be downloaded, so nothing is logged: the page says why and since when.
@@ -153,7 +155,7 @@ def _grants_page(form: GrantForm, status: int = 200) -> ResponseReturnValue:
     return render_template(
         "reports/grants.html",
         form=form,
-        grants=auditors.all_grants(db_session()),
+        grants=auditor_grants.all_grants(db_session()),
         revoke_form=RevokeForm(),
         now=now,
     ), status
@@ -170,10 +172,10 @@ def grants() -> ResponseReturnValue:
     session = db_session()
     try:
         with transaction(session):
-            auditor = auditors.find_user_by_email(session, form.auditor_email.data)
+            auditor = auditor_grants.find_user_by_email(session, form.auditor_email.data)
             campaign = find_campaign(session, form.campaign.data.strip())
             expires = dt.datetime.combine(form.expires_on.data, dt.time(), tzinfo=dt.UTC)
-            auditors.grant_access(
+            auditor_grants.grant_access(
                 session,
                 actor=actor,
                 auditor=auditor,
@@ -204,8 +206,8 @@ def revoke_grant(grant_id: int) -> ResponseReturnValue:
         abort(400)
     try:
         with transaction(session):
-            auditors.revoke_access(
-                session, actor=actor, grant=auditors.get_grant(session, grant_id)
+            auditor_grants.revoke_access(
+                session, actor=actor, grant=auditor_grants.get_grant(session, grant_id)
             )
     except DomainError as exc:
         flash(exc.message, "error")

@@ -1,4 +1,4 @@
-"""Report models: render jobs, published versions, auditor grants, sign-offs, download log.
+"""Report models: render jobs, published versions, sign-offs and the download log.
 
 * ``ReportRenderJob`` is the mutable half of publishing: one row per (campaign, version,
   language) — the UNIQUE constraint is what stops two renders of the same version — with
@@ -8,8 +8,7 @@
   SHA-256, checkpoint, ledger range, time, who, language, and the context it was rendered
   from, so the same bytes can be regenerated later. Database triggers (migration 0006) refuse
   UPDATE and DELETE, as on the ledger.
-* ``AuditorGrant`` gives one auditor read access to one campaign until ``expires_at``; an
-  admin may revoke it early (the only change a grant ever sees).
+* Auditors' grants of access are in giving/auditors/models.py.
 * ``ReportSignOff`` and ``ReportDownload`` are append-only logs (triggers again): an auditor's
   signed statement about one version, and every download of a report or an export.
 """
@@ -114,32 +113,6 @@ class ReportVersion(Base):
         sa.CheckConstraint("length(sha256) = 64", name="sha256_length"),
         sa.Index("ix_report_versions_campaign_published", "campaign_id", "published_at"),
     )
-
-
-class AuditorGrant(Base):
-    __tablename__ = "auditor_grants"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    auditor_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
-    campaign_id: Mapped[int] = mapped_column(sa.ForeignKey("campaigns.id"))
-    granted_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
-    granted_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-    expires_at: Mapped[dt.datetime] = mapped_column()
-    note: Mapped[str] = mapped_column(sa.String(300), default="")
-    revoked_at: Mapped[dt.datetime | None] = mapped_column()
-    revoked_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
-
-    auditor: Mapped[User] = relationship(foreign_keys=[auditor_id], lazy="selectin")
-    campaign: Mapped[Campaign] = relationship(lazy="joined")
-
-    __table_args__ = (
-        sa.CheckConstraint("expires_at > granted_at", name="expires_after_grant"),
-        sa.Index("ix_auditor_grants_auditor_expires", "auditor_id", "expires_at"),
-        sa.Index("ix_auditor_grants_campaign_id", "campaign_id"),
-    )
-
-    def is_active(self, now: dt.datetime) -> bool:
-        return self.revoked_at is None and self.granted_at <= now < self.expires_at
 
 
 class ReportSignOff(Base):

@@ -17,6 +17,7 @@ from PIL import Image
 from sqlalchemy.orm import Session
 
 from giving.accounts.models import Role, User
+from giving.auditors.services import grant_access
 from giving.campaigns import services as campaigns
 from giving.campaigns.models import Campaign, CampaignOrganiser, CampaignState, OrganiserRole
 from giving.db import utcnow
@@ -28,7 +29,6 @@ from giving.ledger import rules
 from giving.ledger.canonical import Posting
 from giving.ledger.services import append_entry
 from giving.money import Money
-from giving.reports.auditors import grant_access
 from giving.storage import LocalStorage
 from tests.campaigns.factories import (
     make_admin,

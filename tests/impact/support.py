@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from giving.auditors.services import grant_access
 from giving.db import utcnow
 from giving.disbursements import services as disbursements
 from giving.disbursements.models import Disbursement
@@ -13,7 +14,6 @@ from giving.impact import links, services
 from giving.impact.crypto import FieldCipher
 from giving.impact.fields import ChildValues
 from giving.impact.models import BeneficiaryChild
-from giving.reports.auditors import grant_access
 from tests.disbursements.support import Story
 
 # The key the test app uses too (make_app sets GIVING_DATA_KEY to it, see conftest).

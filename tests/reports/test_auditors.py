@@ -7,6 +7,7 @@ import datetime as dt
 
 import pytest
 
+from giving.auditors import services as auditor_grants
 from giving.db import utcnow
 from giving.errors import Conflict, PermissionDenied, ValidationError
 from giving.reports import auditors
@@ -25,7 +26,7 @@ def grant(rstory: ReportStory, days: int = 30, **overrides: object) -> object:
         "now": NOW,
     }
     values.update(overrides)
-    return auditors.grant_access(rstory.session, **values)  # type: ignore[arg-type]
+    return auditor_grants.grant_access(rstory.session, **values)  # type: ignore[arg-type]
 
 
 def test_access_lasts_until_it_expires_and_covers_only_the_granted_campaign(
@@ -33,16 +34,18 @@ def test_access_lasts_until_it_expires_and_covers_only_the_granted_campaign(
 ) -> None:
     grant(rstory, days=10)
     auditor, session = rstory.story.auditor, rstory.session
-    assert auditors.has_auditor_access(session, auditor, rstory.campaign, NOW)
-    assert auditors.has_auditor_access(
+    assert auditor_grants.has_auditor_access(session, auditor, rstory.campaign, NOW)
+    assert auditor_grants.has_auditor_access(
         session, auditor, rstory.campaign, NOW + dt.timedelta(days=9)
     )
-    assert not auditors.has_auditor_access(
+    assert not auditor_grants.has_auditor_access(
         session, auditor, rstory.campaign, NOW + dt.timedelta(days=10)
     )
-    assert not auditors.has_auditor_access(session, auditor, rstory.story.other_campaign, NOW)
-    assert [g.campaign for g in auditors.active_grants(session, auditor, NOW)] == [rstory.campaign]
-    assert not auditors.has_auditor_access(session, None, rstory.campaign, NOW)
+    assert not auditor_grants.has_auditor_access(session, auditor, rstory.story.other_campaign, NOW)
+    assert [g.campaign for g in auditor_grants.active_grants(session, auditor, NOW)] == [
+        rstory.campaign
+    ]
+    assert not auditor_grants.has_auditor_access(session, None, rstory.campaign, NOW)
 
 
 def test_only_admins_grant_and_only_to_auditors_for_a_limited_time(rstory: ReportStory) -> None:
@@ -58,12 +61,12 @@ def test_only_admins_grant_and_only_to_auditors_for_a_limited_time(rstory: Repor
 
 def test_a_revoked_grant_ends_at_once_and_cannot_be_revoked_twice(rstory: ReportStory) -> None:
     given = grant(rstory)
-    auditors.revoke_access(rstory.session, actor=rstory.story.admin, grant=given, now=NOW)  # type: ignore[arg-type]
-    assert not auditors.has_auditor_access(
+    auditor_grants.revoke_access(rstory.session, actor=rstory.story.admin, grant=given, now=NOW)  # type: ignore[arg-type]
+    assert not auditor_grants.has_auditor_access(
         rstory.session, rstory.story.auditor, rstory.campaign, NOW
     )
     with pytest.raises(Conflict):
-        auditors.revoke_access(rstory.session, actor=rstory.story.admin, grant=given)  # type: ignore[arg-type]
+        auditor_grants.revoke_access(rstory.session, actor=rstory.story.admin, grant=given)  # type: ignore[arg-type]
 
 
 def _version(rstory: ReportStory) -> ReportVersion:

@@ -9,6 +9,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from giving.accounts.models import Role
+from giving.auditors import services as auditor_grants
 from giving.db import utcnow
 from giving.ledger.checkpoint import generate_signing_key
 from giving.reports import auditors, jobs, services
@@ -47,7 +48,7 @@ def published(live_server: LiveServer, seed: Seeder) -> dict[str, str]:
     jobs.enqueue(app, ids)
     with app.test_request_context(), live_server.transaction() as session:
         version = session.query(ReportVersion).filter_by(language="en").one()
-        auditors.grant_access(
+        auditor_grants.grant_access(
             session,
             actor=session.merge(admin),
             auditor=session.merge(auditor),

@@ -14,10 +14,12 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from giving.accounts.models import User
+from giving.auditors import services as auditor_grants
+from giving.auditors.models import AuditorGrant
 from giving.db import transaction, utcnow
 from giving.disbursements.models import WithheldReason
-from giving.reports import auditors, services
-from giving.reports.models import AuditorGrant, ReportDownload, ReportRenderJob, ReportVersion
+from giving.reports import services
+from giving.reports.models import ReportDownload, ReportRenderJob, ReportVersion
 from tests.campaigns.factories import log_in
 from tests.reports.support import ReportStory
 
@@ -217,7 +219,7 @@ def test_an_auditor_sees_granted_campaigns_signs_off_and_downloads_evidence(
     auditor_client = _as(app.test_client(), auditor)
     assert "no current access" in auditor_client.get("/auditor").get_data(as_text=True)
     with transaction(rstory.session):
-        auditors.grant_access(
+        auditor_grants.grant_access(
             rstory.session,
             actor=rstory.story.admin,
             auditor=auditor,
@@ -287,7 +289,7 @@ def test_an_admin_grants_and_ends_auditor_access(
     rstory.session.expire_all()
     grant = rstory.session.scalar(sa.select(AuditorGrant))
     assert grant is not None
-    assert auditors.has_auditor_access(rstory.session, rstory.story.auditor, rstory.campaign)
+    assert auditor_grants.has_auditor_access(rstory.session, rstory.story.auditor, rstory.campaign)
 
     not_auditor = admin_client.post(
         "/admin/auditors",
@@ -309,4 +311,6 @@ def test_an_admin_grants_and_ends_auditor_access(
     ended = admin_client.post(f"/admin/auditors/{grant.id}/revoke")
     assert ended.status_code == 303
     rstory.session.expire_all()
-    assert not auditors.has_auditor_access(rstory.session, rstory.story.auditor, rstory.campaign)
+    assert not auditor_grants.has_auditor_access(
+        rstory.session, rstory.story.auditor, rstory.campaign
+    )

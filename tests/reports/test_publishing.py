@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from flask import Flask
 from sqlalchemy.exc import DatabaseError, IntegrityError
 
+from giving.auditors import services as auditor_grants
 from giving.db import transaction, utcnow
 from giving.errors import Conflict, PermissionDenied, ValidationError
 from giving.reports import auditors, jobs, services
@@ -104,7 +105,7 @@ def test_published_versions_and_sign_offs_cannot_be_changed_or_deleted(
 ) -> None:
     (version,) = publish(rstory, app_context, ("en",))
     session = rstory.session
-    auditors.grant_access(
+    auditor_grants.grant_access(
         session,
         actor=rstory.story.admin,
         auditor=rstory.story.auditor,
@@ -218,7 +219,7 @@ def test_only_organisers_and_the_host_may_publish(rstory: ReportStory) -> None:
 def sign_off_as_auditor(rstory: ReportStory, version: ReportVersion) -> None:
     """Grant the story's auditor access for nine days and record their sign-off on ``version``."""
     session = rstory.session
-    auditors.grant_access(
+    auditor_grants.grant_access(
         session,
         actor=rstory.story.admin,
         auditor=rstory.story.auditor,
