@@ -19,6 +19,7 @@ from giving.campaigns.models import (
 )
 from giving.campaigns.regions import regions_named_by
 from giving.errors import NotFound
+from giving.ledger.balances import donor_counts, summaries_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,9 +51,6 @@ def progress_by_campaign(
     Both read figures the ledger's sequencer keeps (giving/ledger/figures.py), so a card
     costs the same for a campaign with a million gifts as for one with ten.
     """
-    # --- payments (issue 4): figures from the ledger ---
-    from giving.ledger.balances import summaries_of
-    from giving.payments.queries import donor_counts
 
     public_ids = [campaign.public_id for campaign in campaigns]
     summaries = summaries_of(session, public_ids)

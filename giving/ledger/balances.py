@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, aliased
 
 from giving.ledger import rules
 from giving.ledger.errors import UnknownCampaign
-from giving.ledger.models import CampaignTotals, LedgerEntry, LedgerPosting
+from giving.ledger.models import CampaignStats, CampaignTotals, LedgerEntry, LedgerPosting
 from giving.ledger.queries import campaign_exists
 
 
@@ -162,3 +162,23 @@ def campaign_summary_from_postings(session: Session, campaign_public_id: str) ->
             for currency, fields in sorted(totals.items())
         },
     )
+
+
+def donor_count(session: Session, campaign_public_id: str) -> int:
+    """Distinct donors of a campaign, counted by donor commitment as gifts are sealed.
+
+    A monthly donor's gifts share one commitment, so they count once; a paid donation
+    always has a commitment, so nothing pending or unpaid is ever counted. The count is kept
+    by the sequencer (giving/ledger/figures.py) and checked by ``giving ledger verify``.
+    """
+    return donor_counts(session, [campaign_public_id]).get(campaign_public_id, 0)
+
+
+def donor_counts(session: Session, campaign_public_ids: list[str]) -> dict[str, int]:
+    """Donors of several campaigns in one query; campaigns without gifts are absent."""
+    rows = session.execute(
+        sa.select(CampaignStats.campaign, CampaignStats.donors).where(
+            CampaignStats.campaign.in_(sorted(set(campaign_public_ids)))
+        )
+    )
+    return {campaign: int(donors) for campaign, donors in rows}

@@ -1,4 +1,4 @@
-"""Read side of payments: donor counts from the ledger, recent supporters, flags for admins."""
+"""Read side of payments: recent supporters and flags for admins."""
 
 from __future__ import annotations
 
@@ -9,30 +9,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
 from giving.impact.queries import registered_codes
-from giving.ledger.models import CampaignStats, LedgerEntry
+from giving.ledger.models import LedgerEntry
 from giving.ledger.rules import DISPUTE, REFUND
 from giving.payments.models import Donation, DonationIntent, FlagKind, PaymentFlag
 from giving.scanner import scan_text
-
-
-def donor_count(session: Session, campaign_public_id: str) -> int:
-    """Distinct donors of a campaign, counted by donor commitment as gifts are sealed.
-
-    A monthly donor's gifts share one commitment, so they count once; a paid donation
-    always has a commitment, so nothing pending or unpaid is ever counted. The count is kept
-    by the sequencer (giving/ledger/figures.py) and checked by ``giving ledger verify``.
-    """
-    return donor_counts(session, [campaign_public_id]).get(campaign_public_id, 0)
-
-
-def donor_counts(session: Session, campaign_public_ids: list[str]) -> dict[str, int]:
-    """Donors of several campaigns in one query; campaigns without gifts are absent."""
-    rows = session.execute(
-        sa.select(CampaignStats.campaign, CampaignStats.donors).where(
-            CampaignStats.campaign.in_(sorted(set(campaign_public_ids)))
-        )
-    )
-    return {campaign: int(donors) for campaign, donors in rows}
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from giving.disbursements.allocation import allocate, allocate_campaign
 from giving.ledger import rules
-from giving.ledger.balances import campaign_summary, campaign_summary_from_postings
+from giving.ledger.balances import campaign_summary, campaign_summary_from_postings, donor_count
 from giving.ledger.fifo import Movement
 from giving.ledger.figures import FiguresMismatch
 from giving.ledger.figures_replay import check_figures, rebuild_figures
@@ -34,7 +34,6 @@ from giving.ledger.models import (
 )
 from giving.ledger.rules import EntryDraft, draft_entry, fund_account
 from giving.ledger.sealing import seal
-from giving.payments.queries import donor_count
 from tests.ledger.support import add_campaign, moment
 
 CAMPAIGN = "cmp_figures"
