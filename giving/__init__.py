@@ -8,9 +8,7 @@ from typing import Any
 
 from flask import Flask
 
-from giving.config import SETTINGS_KEY, Settings, load_settings
-
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+from giving.config import PROJECT_ROOT, SETTINGS_KEY, Settings, load_settings
 
 
 def create_app(config: dict[str, Any] | None = None, settings: Settings | None = None) -> Flask:

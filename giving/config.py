@@ -28,6 +28,9 @@ from flask import Flask, current_app
 from giving.errors import ConfigError
 from giving.orgids import is_org_id
 
+# The checkout (or installed tree) holding giving/, templates/ and static/.
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
 DEV_SECRET_KEY = "dev-only-secret-key-change-me"  # noqa: S105 - refused in production
 DEV_WEBHOOK_SECRET = "whsec_dev_sandbox_secret"  # noqa: S105 - refused in production
 # Counts kept in one process's memory: fine for one development server, refused in

@@ -270,10 +270,14 @@ def check_public_text(
     Call it in every service that stores text the public will read, before storing it, with
     ``field`` naming the form field so the message appears next to it.
     """
+    check_text(text, child_codes=child_codes(session, campaign.id), field=field)
+
+
+def child_codes(session: Session, campaign_id: int) -> Iterable[str]:
+    """The campaign's registered children's codes, from the installed registry."""
     if not _child_code_sources:
         raise RuntimeError("no registry of children's codes is installed: import giving.impact")
-    codes = _child_code_sources[-1](session, campaign.id)
-    check_text(text, child_codes=codes, field=field)
+    return _child_code_sources[-1](session, campaign_id)
 
 
 def use_child_codes(source: ChildCodes) -> None:

@@ -1,17 +1,17 @@
-"""Per-request plumbing shared by every blueprint: the database session and the actor."""
+"""Per-request plumbing shared by every blueprint: the database session and the log-in check.
+
+The actor (who is logged in) is giving/accounts/current.py: it is a User, and this module
+sits below the accounts package."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
-from typing import TYPE_CHECKING, ParamSpec, TypeVar, cast
+from typing import ParamSpec, TypeVar, cast
 
-from flask import abort, current_app, g
+from flask import current_app, g
 from flask_login import current_user
 from sqlalchemy.orm import Session, sessionmaker
-
-if TYPE_CHECKING:
-    from giving.accounts.models import User
 
 
 def db_session() -> Session:
@@ -28,20 +28,6 @@ def close_db_session(_exc: BaseException | None = None) -> None:
     session = g.pop("db_session", None)
     if session is not None:
         session.close()
-
-
-def current_actor() -> User | None:
-    """The logged-in user, or None for a visitor; passed explicitly into services."""
-    if current_user.is_authenticated:
-        return cast("User", current_user._get_current_object())
-    return None
-
-
-def require_actor() -> User:
-    actor = current_actor()
-    if actor is None:
-        abort(401)
-    return actor
 
 
 P = ParamSpec("P")

@@ -9,6 +9,7 @@ from flask_limiter.util import get_remote_address
 from flask_login import login_user, logout_user
 
 from giving.accounts import services
+from giving.accounts.current import current_actor, require_actor
 from giving.accounts.forms import ChangePasswordForm, EmptyForm, LoginForm, RegisterForm
 from giving.accounts.models import Role
 from giving.db import transaction
@@ -16,7 +17,7 @@ from giving.errors import DomainError
 from giving.extensions import limiter
 from giving.forms_util import attach_error
 from giving.redirects import next_target
-from giving.web import current_actor, db_session, login_required, require_actor
+from giving.web import db_session, login_required
 
 bp = Blueprint("accounts", __name__, url_prefix="/account")
 

@@ -12,6 +12,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
 from giving.accounts import services as accounts
+from giving.accounts.current import current_actor, require_actor
 from giving.accounts.models import Role
 from giving.admin.forms import (
     ROLE_LABELS,
@@ -30,7 +31,7 @@ from giving.db import transaction
 from giving.errors import DomainError, NotFound, PermissionDenied
 from giving.forms_util import attach_error
 from giving.hosts.services import host_of
-from giving.web import current_actor, db_session, require_actor
+from giving.web import db_session
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 

@@ -10,6 +10,7 @@ from flask import current_app, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
+from giving.accounts.current import require_actor
 from giving.accounts.forms import EmptyForm
 from giving.campaigns import invitations, queries, services
 from giving.campaigns.forms import CampaignForm, InviteForm, UpdateForm
@@ -19,7 +20,7 @@ from giving.db import transaction
 from giving.errors import Conflict, DomainError, NotFound, PermissionDenied
 from giving.forms_util import attach_error
 from giving.storage import app_storage
-from giving.web import db_session, login_required, require_actor
+from giving.web import db_session, login_required
 
 
 def _cover_upload(form: CampaignForm) -> services.CoverUpload | None:

@@ -11,6 +11,7 @@ from flask import abort, current_app, redirect, render_template, request, send_f
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
+from giving.accounts.current import current_actor
 from giving.campaigns import queries
 from giving.campaigns.feeds import ATOM_CONTENT_TYPE, campaign_feed
 from giving.campaigns.forms import SearchForm
@@ -19,7 +20,7 @@ from giving.campaigns.uploads import content_type_for
 from giving.campaigns.validation import is_public_id
 from giving.config import current_settings
 from giving.storage import app_storage
-from giving.web import current_actor, db_session
+from giving.web import db_session
 
 WEIBO_SHARE = "https://service.weibo.com/share/share.php"
 ONE_YEAR = 365 * 24 * 3600

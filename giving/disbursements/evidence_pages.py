@@ -14,6 +14,7 @@ from flask import flash, redirect
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
+from giving.accounts.current import require_actor
 from giving.campaigns.models import Campaign
 from giving.db import transaction
 from giving.disbursements import queries, services
@@ -39,7 +40,7 @@ from giving.disbursements.uploads import (
 )
 from giving.errors import DomainError, NotFound
 from giving.forms_util import attach_error
-from giving.web import db_session, login_required, require_actor
+from giving.web import db_session, login_required
 
 
 @login_required

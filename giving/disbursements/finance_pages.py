@@ -18,6 +18,7 @@ from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
+from giving.accounts.current import require_actor
 from giving.campaigns.models import Campaign
 from giving.db import transaction
 from giving.disbursements import consent, queries, services
@@ -43,7 +44,7 @@ from giving.forms_util import attach_error
 from giving.hosts.services import host_of
 from giving.impact import links
 from giving.money import Money
-from giving.web import db_session, login_required, require_actor
+from giving.web import db_session, login_required
 
 
 def books_campaign(public_id: str) -> Campaign:

@@ -14,6 +14,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
+from giving.accounts.current import current_actor
 from giving.campaigns.queries import campaign_by_slug
 from giving.disbursements import queries
 from giving.disbursements.access import can_view_books
@@ -22,7 +23,7 @@ from giving.disbursements.models import EvidenceFile
 from giving.disbursements.uploads import evidence_storage
 from giving.hosts.services import host_of
 from giving.inputs import INT32_MAX
-from giving.web import current_actor, db_session
+from giving.web import db_session
 
 # Files are data, never pages: no scripts, no plugins, no framing, even if a browser sniffs.
 FILE_CSP = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"

@@ -9,6 +9,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from wtforms import SelectChoice
 
+from giving.accounts.current import require_actor
 from giving.campaigns.models import Campaign
 from giving.db import transaction
 from giving.disbursements.queries import pending_for_decider
@@ -18,7 +19,7 @@ from giving.hosts import services
 from giving.hosts.forms import ChooseHostForm, HostForm, MemberForm
 from giving.hosts.models import HostOrganisation
 from giving.payments.queries import late_gift_flags
-from giving.web import db_session, login_required, require_actor
+from giving.web import db_session, login_required
 
 bp = Blueprint("hosts", __name__)
 

@@ -14,6 +14,7 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
+from giving.accounts.current import current_actor
 from giving.accounts.models import User
 from giving.campaigns.models import Campaign
 from giving.db import transaction
@@ -28,7 +29,7 @@ from giving.impact.fields import ChildValues, clean_code
 from giving.impact.forms import ChildForm, EraseForm, ImportForm, LinkChildrenForm
 from giving.impact.keyring import field_cipher
 from giving.impact.models import AccessKind
-from giving.web import current_actor, db_session
+from giving.web import db_session
 
 
 def _status(exc: DomainError) -> int:

@@ -16,6 +16,7 @@ from flask.blueprints import BlueprintSetupState
 from flask.typing import ResponseReturnValue
 from flask_babel import lazy_gettext as _l
 
+from giving.accounts.current import current_actor
 from giving.campaigns import queries as campaign_queries
 from giving.campaigns.models import Campaign
 from giving.config import current_settings
@@ -25,7 +26,7 @@ from giving.impact import registry_pages as pages
 from giving.impact.figures import ImpactFigures, campaign_figures, count_text, public_count
 from giving.impact.keyring import field_cipher, install_cipher
 from giving.impact.models import AccessKind, AgeBand, DisbursementBeneficiary, Need, Sex
-from giving.web import current_actor, db_session
+from giving.web import db_session
 
 __all__ = ["bp", "field_cipher"]
 

@@ -8,11 +8,10 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
-from giving.impact.queries import registered_codes
 from giving.ledger.models import LedgerEntry
 from giving.ledger.rules import DISPUTE, REFUND
 from giving.payments.models import Donation, DonationIntent, FlagKind, PaymentFlag
-from giving.scanner import scan_text
+from giving.scanner import child_codes, scan_text
 
 
 @dataclass(frozen=True)
@@ -44,7 +43,7 @@ def recent_supporters(session: Session, campaign_id: int, *, limit: int = 5) -> 
     donations = list(session.scalars(stmt))
     if not donations:
         return []
-    codes = registered_codes(session, campaign_id)
+    codes = child_codes(session, campaign_id)
 
     def shown(text: str | None) -> str | None:
         # Names and messages are scanned when given; one stored before that (or before the

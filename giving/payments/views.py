@@ -22,6 +22,7 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
+from giving.accounts.current import current_actor, require_actor
 from giving.accounts.forms import EmptyForm
 from giving.accounts.models import User
 from giving.campaigns.models import Campaign
@@ -38,7 +39,7 @@ from giving.payments.models import Frequency, IntentStatus
 from giving.payments.sandbox_views import bp as sandbox_bp
 from giving.payments.webhooks import bp as webhooks_bp
 from giving.security import require_same_origin
-from giving.web import current_actor, db_session, require_actor
+from giving.web import db_session
 
 bp = Blueprint("payments", __name__)
 bp.register_blueprint(webhooks_bp)

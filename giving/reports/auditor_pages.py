@@ -16,6 +16,7 @@ from flask import abort, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
+from giving.accounts.current import require_actor
 from giving.accounts.models import Role, User
 from giving.auditors import services as auditor_grants
 from giving.auditors.models import AuditorGrant
@@ -29,7 +30,7 @@ from giving.reports import auditors, services
 from giving.reports.forms import GrantForm, RevokeForm, SignOffForm
 from giving.reports.gather import find_campaign
 from giving.reports.models import DownloadKind, ReportVersion
-from giving.web import db_session, login_required, require_actor
+from giving.web import db_session, login_required
 
 ACTIVITY_SHOWN = 30
 

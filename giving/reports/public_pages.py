@@ -25,6 +25,7 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
+from giving.accounts.current import current_actor, require_actor
 from giving.campaigns import queries as campaign_queries
 from giving.campaigns.models import Campaign
 from giving.config import current_settings
@@ -43,7 +44,7 @@ from giving.reports.iati import activity_xml
 from giving.reports.labels import stage_label
 from giving.reports.models import DownloadKind, ReportRenderJob, ReportVersion
 from giving.reports.scan import jsonl_line
-from giving.web import current_actor, db_session, login_required, require_actor
+from giving.web import db_session, login_required
 
 VERIFY_MAX_BYTES = 200 * 1024 * 1024
 _EXPORTS = {

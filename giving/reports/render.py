@@ -35,7 +35,7 @@ from markupsafe import Markup
 from weasyprint import CSS, HTML
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
-from giving import PROJECT_ROOT
+from giving.config import PROJECT_ROOT
 from giving.i18n import format_day, format_money
 from giving.money import Money, currency_digits
 from giving.reports import charts

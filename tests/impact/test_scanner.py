@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 from flask import Flask
 from sqlalchemy.orm import Session
@@ -181,4 +183,8 @@ def test_without_a_registry_public_text_is_refused_not_waved_through(
 
     monkeypatch.setattr(scanner, "_child_code_sources", [])
     with pytest.raises(RuntimeError, match="no registry of children's codes"):
-        scanner.check_public_text(None, None, "a harmless sentence")  # type: ignore[arg-type]
+        scanner.check_public_text(
+            None,  # type: ignore[arg-type]
+            SimpleNamespace(id=1),
+            "a harmless sentence",
+        )
