@@ -1,10 +1,16 @@
 """Packages depend one way: no cycle between the packages of giving/.
 
-Nodes are giving's top-level packages and modules ("campaigns", "web", "config"); the
-composition root (giving/__init__.py with create_app, and giving/cli.py, which registers
-every package's commands) is one node, "app", that may import everything and that nothing
-below it imports. Every import counts: at module level, inside functions and under
-TYPE_CHECKING, since a type is a dependency too. The layers are in docs/architecture.md.
+Every module is either *domain* (models, services, queries and the like) or an *entry
+point* (views.py, *_pages.py, api.py, webhooks.py, cli.py, jobs.py, forms.py, and the
+admin, pages and demo tools): the STYLE direction ``views | cli | jobs | webhooks →
+services → models``. Entry points sit on top: a page may use the services and queries of
+every package it shows, and no module imports another package's entry points. The domain
+modules, grouped by package ("campaigns", "ledger") or top-level module ("config",
+"web"), must not import each other in a loop. The composition root (giving/__init__.py
+with create_app, and giving/cli.py, which registers every package's commands) is one node,
+"app", that nothing imports. Every import counts: at module level, inside functions and
+under TYPE_CHECKING, since a type is a dependency too. docs/architecture.md shows the
+layers.
 
 KNOWN_BACK_EDGES lists the imports that still close a cycle. None of them is needed: each
 says what removes it, and the test fails as soon as one disappears, so the list only
@@ -20,23 +26,28 @@ from pathlib import Path
 
 GIVING = Path(__file__).resolve().parent.parent / "giving"
 ROOT_MODULES = {"__init__", "cli"}
+# Entry points by file name, and whole packages or top-level modules that are entry points
+# or tools composing everything (imported by the root only).
+ENTRY_FILES = {"views", "api", "webhooks", "cli", "jobs", "forms", "demo", "sandbox_views"}
+ENTRY_NODES = {"admin", "pages", "api_docs", "errorpages", "demo", "demo_content", "models"}
+# Helpers of a package's entry points, read from the running app (current_app).
+ENTRY_MODULES = {
+    "giving.payments.runtime",  # the payment wiring of the current app, for views and commands
+    "giving.disbursements.uploads",  # the app's evidence store and the forms' file slots
+}
 
 KNOWN_BACK_EDGES: dict[tuple[str, str], str] = {
-    ("campaigns", "payments"): (
-        "the organisers' campaign page shows late-gift flags: pages that compose several "
-        "packages move above them"
+    ("hosts", "campaigns"): (
+        "assigning a host and listing hosted campaigns are campaign operations: they move "
+        "to campaigns, which sits above hosts"
     ),
     ("disbursements", "impact"): (
         "evidence consent and take-down read the children's registry: the registry becomes "
         "a package of its own below the books"
     ),
-    ("hosts", "campaigns"): (
-        "assigning a host and listing hosted campaigns are campaign operations: they move "
-        "to campaigns, which sits above hosts"
-    ),
-    ("hosts", "disbursements"): "the host's dashboard composes several packages (see above)",
-    ("hosts", "payments"): "the host's dashboard composes several packages (see above)",
-    ("reports", "app"): (
+}
+KNOWN_ROOT_IMPORTS: dict[str, str] = {
+    "giving/reports/jobs.py": (
         "report jobs build a whole app in the worker: the one jobs seam builds it once per worker"
     ),
 }
@@ -49,9 +60,22 @@ def node_of(module: str) -> str:
     return "app" if name in ROOT_MODULES else name
 
 
+def is_entry_point(module: str) -> bool:
+    parts = module.split(".")
+    if len(parts) < 2 or node_of(module) in ENTRY_NODES | {"app"} or module in ENTRY_MODULES:
+        return True
+    last = parts[-1]
+    return len(parts) > 2 and (last in ENTRY_FILES or last.endswith("_pages"))
+
+
 def _module_name(path: Path) -> str:
     parts = path.relative_to(GIVING.parent).with_suffix("").parts
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _is_module(dotted: str) -> bool:
+    candidate = GIVING.parent.joinpath(*dotted.split("."))
+    return candidate.with_suffix(".py").is_file() or candidate.is_dir()
 
 
 def _imported(tree: ast.AST, module: str, is_package: bool) -> Iterable[str]:
@@ -77,25 +101,25 @@ def _imported(tree: ast.AST, module: str, is_package: bool) -> Iterable[str]:
             yield from submodules
 
 
-def _is_module(dotted: str) -> bool:
-    candidate = GIVING.parent.joinpath(*dotted.split("."))
-    return candidate.with_suffix(".py").is_file() or candidate.is_dir()
-
-
-def import_graph() -> dict[str, dict[str, list[str]]]:
-    """node -> imported node -> where ("path:line" of each import, for the message)."""
-    graph: dict[str, dict[str, list[str]]] = {}
+def imports() -> Iterable[tuple[str, str, str]]:
+    """(importing module, imported giving module, where) for every import in giving/."""
     for path in sorted(GIVING.rglob("*.py")):
         module = _module_name(path)
-        source = node_of(module)
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for target in _imported(tree, module, path.name == "__init__.py"):
-            if target != "giving" and not target.startswith("giving."):
-                continue
-            dest = node_of(target)
-            if dest != source:
-                where = f"{path.relative_to(GIVING.parent)}"
-                graph.setdefault(source, {}).setdefault(dest, []).append(where)
+            if target == "giving" or target.startswith("giving."):
+                yield module, target, str(path.relative_to(GIVING.parent))
+
+
+def domain_graph() -> dict[str, dict[str, list[str]]]:
+    """Between domain modules: node -> imported node -> where (for the message)."""
+    graph: dict[str, dict[str, list[str]]] = {}
+    for module, target, where in imports():
+        if is_entry_point(module) or is_entry_point(target):
+            continue
+        source, dest = node_of(module), node_of(target)
+        if dest != source:
+            graph.setdefault(source, {}).setdefault(dest, []).append(where)
     return graph
 
 
@@ -123,7 +147,7 @@ def find_cycle(edges: Mapping[str, Iterable[str]]) -> list[str] | None:
 
 
 def test_no_cycle_between_packages_beyond_the_known_ones() -> None:
-    graph = import_graph()
+    graph = domain_graph()
     edges = {
         source: [dest for dest in targets if (source, dest) not in KNOWN_BACK_EDGES]
         for source, targets in graph.items()
@@ -138,25 +162,61 @@ def test_no_cycle_between_packages_beyond_the_known_ones() -> None:
 
 
 def test_each_known_back_edge_is_still_there_so_the_list_only_shrinks() -> None:
-    graph = import_graph()
+    graph = domain_graph()
     gone = [edge for edge in KNOWN_BACK_EDGES if edge[1] not in graph.get(edge[0], {})]
     assert gone == [], f"remove these from KNOWN_BACK_EDGES, they are fixed: {gone}"
 
 
-def test_the_root_is_imported_by_nothing_but_the_known_edges() -> None:
-    graph = import_graph()
-    importers = {source for source, targets in graph.items() if "app" in targets}
-    assert importers == {source for source, dest in KNOWN_BACK_EDGES if dest == "app"}
+def test_domain_modules_never_import_entry_points() -> None:
+    """Services and queries are called by pages, commands and jobs, never the reverse."""
+    wrong = sorted(
+        f"{where} imports {target}"
+        for module, target, where in imports()
+        if not is_entry_point(module) and is_entry_point(target) and node_of(target) != "app"
+    )
+    assert wrong == []
 
 
-def test_the_check_catches_the_loops_this_codebase_once_had() -> None:
-    """giving/cli.py and the package CLIs imported each other (cli_session, fail), and
-    config.py and impact/crypto.py (ConfigError): both are cycles to this check."""
-    assert find_cycle({"app": ["ledger"], "ledger": ["app"]}) == ["app", "ledger", "app"]
-    assert find_cycle({"config": ["impact"], "impact": ["config"], "web": []}) is not None
-    assert find_cycle({"a": ["b"], "b": ["c"], "c": ["a"]}) == ["a", "b", "c", "a"]
-    assert find_cycle({"a": ["b"], "b": ["c"], "c": []}) is None
-    # And the nodes are what the old loops were between.
+def test_no_two_modules_import_each_other_even_through_others() -> None:
+    """Entry points may use each other across packages (a page uses another package's
+    form), but never in a loop; the root counts as one module."""
+    edges: dict[str, set[str]] = {}
+    for module, target, where in imports():
+        if where in KNOWN_ROOT_IMPORTS:
+            continue
+        while not _is_module(target) and "." in target:
+            target = target.rsplit(".", 1)[0]
+        source = "app" if node_of(module) == "app" else module
+        dest = "app" if node_of(target) == "app" else target
+        if dest != source:
+            edges.setdefault(source, set()).add(dest)
+    assert find_cycle({m: sorted(d) for m, d in edges.items()}) is None
+
+
+def test_nothing_imports_the_root_but_the_known_ones() -> None:
+    importers = {
+        where
+        for module, target, where in imports()
+        if node_of(target) == "app" and node_of(module) != "app"
+    }
+    assert importers == set(KNOWN_ROOT_IMPORTS)
+
+
+def test_the_checks_catch_the_loops_this_codebase_once_had() -> None:
+    """giving/cli.py and the package CLIs imported each other (cli_session, fail): the
+    package CLI imported the root, which test_nothing_imports_the_root_but_the_known_ones
+    refuses. config.py and impact/crypto.py imported each other (ConfigError): two domain
+    nodes in a loop, which find_cycle reports."""
     assert node_of("giving.cli") == node_of("giving") == "app"
     assert node_of("giving.ledger.cli") == "ledger"
+    assert is_entry_point("giving.ledger.cli")
+    assert not is_entry_point("giving.config")
+    assert not is_entry_point("giving.impact.crypto")
     assert node_of("giving.impact.crypto") == "impact"
+    assert find_cycle({"config": ["impact"], "impact": ["config"], "web": []}) == [
+        "config",
+        "impact",
+        "config",
+    ]
+    assert find_cycle({"a": ["b"], "b": ["c"], "c": ["a"]}) == ["a", "b", "c", "a"]
+    assert find_cycle({"a": ["b"], "b": ["c"], "c": []}) is None
