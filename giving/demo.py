@@ -22,6 +22,7 @@ from giving.accounts import services as accounts
 from giving.accounts.models import Role, User
 from giving.auditors import services as auditor_grants
 from giving.campaigns import services as campaigns
+from giving.campaigns.hosting import assign_host
 from giving.campaigns.models import Campaign, CampaignState
 from giving.config import Settings, load_settings
 from giving.db import transaction, utcnow
@@ -38,7 +39,7 @@ from giving.disbursements.models import Disbursement, DisbursementState, Evidenc
 from giving.disbursements.services import EvidenceUpload, publish_redacted, request_disbursement
 from giving.disbursements.uploads import evidence_storage_in
 from giving.hosts.models import HostOrganisation, HostRole
-from giving.hosts.services import add_member, assign_host, register_host
+from giving.hosts.services import add_member, register_host
 from giving.impact.demo import seed_demo_children
 from giving.impact.keyring import field_cipher
 from giving.ledger.keys import ledger_origin, load_signing_key

@@ -37,10 +37,6 @@ ENTRY_MODULES = {
 }
 
 KNOWN_BACK_EDGES: dict[tuple[str, str], str] = {
-    ("hosts", "campaigns"): (
-        "assigning a host and listing hosted campaigns are campaign operations: they move "
-        "to campaigns, which sits above hosts"
-    ),
     ("disbursements", "impact"): (
         "evidence consent and take-down read the children's registry: the registry becomes "
         "a package of its own below the books"

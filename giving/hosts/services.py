@@ -13,6 +13,7 @@ Who may do what:
 from __future__ import annotations
 
 import re
+from typing import Protocol
 
 import sqlalchemy as sa
 from babel import Locale
@@ -22,10 +23,17 @@ from sqlalchemy.orm import Session
 from giving.accounts.models import User
 from giving.accounts.services import find_user_by_email
 from giving.audit.services import record_action
-from giving.campaigns.models import Campaign, CampaignState
 from giving.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from giving.hosts.models import CampaignHosting, HostMember, HostOrganisation, HostRole
 from giving.scanner import check_text
+
+
+class Hosted(Protocol):
+    """A campaign as the host rules see it: only its id (hosts sit below campaigns)."""
+
+    @property
+    def id(self) -> int: ...
+
 
 NAME_MAX = 200
 REGISTRATION_MAX = 64
@@ -172,45 +180,6 @@ def remove_member(session: Session, *, actor: User, host: HostOrganisation, user
     )
 
 
-def assign_host(
-    session: Session, *, actor: User, campaign: Campaign, host: HostOrganisation
-) -> CampaignHosting:
-    """Choose the organisation that will hold ``campaign``'s funds.
-
-    Organisers choose while the campaign is a draft; an admin may move a campaign later.
-    """
-    if not actor.is_admin:
-        if not campaign.is_organiser(actor):
-            raise PermissionDenied(_("Only this campaign's organisers can choose its host."))
-        if campaign.state != CampaignState.DRAFT:
-            raise Conflict(
-                _(
-                    "The host can only be chosen while the campaign is a draft; "
-                    "ask an admin to change it."
-                )
-            )
-    hosting = session.get(CampaignHosting, campaign.id)
-    previous = hosting.host_id if hosting is not None else None
-    if hosting is None:
-        hosting = CampaignHosting(campaign_id=campaign.id, host_id=host.id, assigned_by_id=actor.id)
-        session.add(hosting)
-    else:
-        hosting.host_id = host.id
-        hosting.assigned_by_id = actor.id
-    session.flush()
-    session.refresh(hosting)
-    record_action(
-        session,
-        actor_id=actor.id,
-        action="campaign.host_assigned",
-        subject_type="campaign",
-        subject_id=campaign.public_id,
-        host_id=host.id,
-        previous_host_id=previous,
-    )
-    return hosting
-
-
 # --- reading -----------------------------------------------------------------------------
 
 
@@ -225,13 +194,13 @@ def list_hosts(session: Session) -> list[HostOrganisation]:
     return list(session.scalars(sa.select(HostOrganisation).order_by(HostOrganisation.name)))
 
 
-def host_of(session: Session, campaign: Campaign) -> HostOrganisation | None:
+def host_of(session: Session, campaign: Hosted) -> HostOrganisation | None:
     """The organisation hosting ``campaign``, if one has been chosen."""
     hosting = session.get(CampaignHosting, campaign.id)
     return hosting.host if hosting is not None else None
 
 
-def host_role(session: Session, user: User | None, campaign: Campaign) -> HostRole | None:
+def host_role(session: Session, user: User | None, campaign: Hosted) -> HostRole | None:
     """``user``'s role in the organisation hosting ``campaign`` (None if not a member)."""
     if user is None:
         return None
@@ -243,7 +212,7 @@ def host_role(session: Session, user: User | None, campaign: Campaign) -> HostRo
     return HostRole(role) if role is not None else None
 
 
-def is_host_finance(session: Session, user: User | None, campaign: Campaign) -> bool:
+def is_host_finance(session: Session, user: User | None, campaign: Hosted) -> bool:
     return host_role(session, user, campaign) is HostRole.FINANCE
 
 
@@ -252,16 +221,5 @@ def memberships(session: Session, user: User) -> list[HostMember]:
     return list(
         session.scalars(
             sa.select(HostMember).where(HostMember.user_id == user.id).order_by(HostMember.added_at)
-        )
-    )
-
-
-def campaigns_hosted_by(session: Session, host: HostOrganisation) -> list[Campaign]:
-    return list(
-        session.scalars(
-            sa.select(Campaign)
-            .join(CampaignHosting, CampaignHosting.campaign_id == Campaign.id)
-            .where(CampaignHosting.host_id == host.id)
-            .order_by(Campaign.created_at.desc())
         )
     )

@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from wtforms import SelectChoice
 
 from giving.accounts.current import require_actor
+from giving.campaigns import hosting
 from giving.campaigns.models import Campaign
 from giving.db import transaction
 from giving.disbursements.queries import pending_for_decider
@@ -76,7 +77,7 @@ def _host_page(
         "hosts/show.html",
         host=host,
         form=form or MemberForm(formdata=None),
-        campaigns=services.campaigns_hosted_by(session, host),
+        campaigns=hosting.campaigns_hosted_by(session, host),
     )
     return page, status
 
@@ -160,7 +161,7 @@ def choose_host(public_id: str) -> ResponseReturnValue:
         host = services.get_host(session, form.host.data)
         try:
             with transaction(session):
-                services.assign_host(session, actor=require_actor(), campaign=campaign, host=host)
+                hosting.assign_host(session, actor=require_actor(), campaign=campaign, host=host)
         except DomainError as exc:
             if exc.status_code in (403, 404):
                 raise
@@ -187,7 +188,7 @@ def my_hosts() -> ResponseReturnValue:
     memberships = services.memberships(session, actor)
     if not memberships:
         raise NotFound(_("You are not a member of any host organisation."))
-    hosted = {m.host_id: services.campaigns_hosted_by(session, m.host) for m in memberships}
+    hosted = {m.host_id: hosting.campaigns_hosted_by(session, m.host) for m in memberships}
     finance_campaigns = [
         c.id for m in memberships if m.role == "finance" for c in hosted[m.host_id]
     ]

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from giving import create_app
 from giving.accounts.models import Role, User
 from giving.accounts.services import create_admin, register_user
+from giving.campaigns import hosting
 from giving.campaigns import services as campaigns
 from giving.campaigns.models import Campaign
 from giving.campaigns.services import CoverUpload
@@ -191,7 +192,9 @@ class Seeder:
                 category=category,
                 cover=upload,
             )
-            hosts.assign_host(session, actor=organiser, campaign=campaign, host=session.merge(host))
+            hosting.assign_host(
+                session, actor=organiser, campaign=campaign, host=session.merge(host)
+            )
             campaigns.submit_for_review(session, actor=organiser, campaign=campaign)
             if live:
                 campaigns.approve(session, actor=self._reviewer_in(session), campaign=campaign)

@@ -17,6 +17,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from giving.accounts.models import Role, User
 from giving.accounts.services import register_user
+from giving.campaigns import hosting
 from giving.campaigns import services as campaigns
 from giving.campaigns.models import Campaign
 from giving.hosts import services as hosts
@@ -80,7 +81,7 @@ def cast(live_server: LiveServer, seed: Seeder) -> Cast:
             category="shelter",
             cover=None,
         )
-        hosts.assign_host(session, actor=organiser, campaign=campaign, host=host)
+        hosting.assign_host(session, actor=organiser, campaign=campaign, host=host)
         campaigns.submit_for_review(session, actor=organiser, campaign=campaign)
         campaigns.approve(session, actor=admin, campaign=campaign)
         fund = rules.fund_account(campaign.public_id)

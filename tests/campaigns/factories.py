@@ -21,7 +21,7 @@ from PIL import Image
 from sqlalchemy.orm import Session
 
 from giving.accounts.models import Role, User, UserRole
-from giving.campaigns import services
+from giving.campaigns import hosting, services
 from giving.campaigns.models import Campaign, CampaignState
 from giving.db import utcnow
 from giving.hosts import services as hosts
@@ -111,7 +111,7 @@ def choose_host(
         host = make_host(session, admin or make_admin(session))
     owner = session.get(User, campaign.created_by_id)
     assert owner is not None
-    hosts.assign_host(session, actor=owner, campaign=campaign, host=host)
+    hosting.assign_host(session, actor=owner, campaign=campaign, host=host)
     return host
 
 

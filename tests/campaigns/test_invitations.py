@@ -11,11 +11,10 @@ from sqlalchemy.orm import Session
 
 from giving.accounts.models import Role
 from giving.audit.models import AuditEvent
-from giving.campaigns import invitations, services
+from giving.campaigns import hosting, invitations, services
 from giving.campaigns.models import CampaignInvitation, CampaignState
 from giving.db import utcnow
 from giving.errors import Conflict, NotFound, PermissionDenied
-from giving.hosts import services as hosts
 from tests.campaigns.factories import (
     make_admin,
     make_campaign,
@@ -51,7 +50,7 @@ def test_an_invited_donor_becomes_a_co_organiser_and_an_organiser(session: Sessi
     } <= actions
 
     # As a co-organiser they may now choose the campaign's host and submit it.
-    hosts.assign_host(
+    hosting.assign_host(
         session, actor=friend, campaign=campaign, host=make_host(session, make_admin(session))
     )
     services.submit_for_review(session, actor=friend, campaign=campaign)

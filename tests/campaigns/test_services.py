@@ -12,11 +12,10 @@ from sqlalchemy.orm import Session
 
 from giving.accounts.models import Role
 from giving.audit.models import AuditEvent
-from giving.campaigns import services
+from giving.campaigns import hosting, services
 from giving.campaigns.models import Campaign, CampaignState
 from giving.db import utcnow
 from giving.errors import Conflict, PermissionDenied, ValidationError
-from giving.hosts import services as hosts
 from giving.hosts.models import CampaignHosting
 from giving.money import Money
 from tests.campaigns.factories import (
@@ -355,7 +354,7 @@ def test_a_campaign_in_review_whose_host_was_removed_cannot_be_approved(
     assert "campaign.approved" not in before
 
     # Once it is in review only an admin may place it with a host; then it can go live.
-    hosts.assign_host(session, actor=admin, campaign=campaign, host=make_host(session, admin))
+    hosting.assign_host(session, actor=admin, campaign=campaign, host=make_host(session, admin))
     services.approve(session, actor=admin, campaign=campaign)
     assert campaign.state == CampaignState.LIVE
 

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from giving.accounts.models import Role, User
 from giving.auditors.services import grant_access
+from giving.campaigns import hosting
 from giving.campaigns import services as campaigns
 from giving.campaigns.models import Campaign, CampaignOrganiser, CampaignState, OrganiserRole
 from giving.db import utcnow
@@ -177,7 +178,7 @@ def make_story(
     campaign.organisers.append(
         CampaignOrganiser(user_id=co_organiser.id, role=OrganiserRole.CO_ORGANISER.value)
     )
-    hosts.assign_host(session, actor=organiser, campaign=campaign, host=host)
+    hosting.assign_host(session, actor=organiser, campaign=campaign, host=host)
     campaigns.submit_for_review(session, actor=organiser, campaign=campaign)
     campaigns.approve(session, actor=admin, campaign=campaign)
     other_campaign = make_campaign(

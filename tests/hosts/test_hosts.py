@@ -8,6 +8,7 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from giving.audit.models import AuditEvent
+from giving.campaigns import hosting
 from giving.campaigns import services as campaigns
 from giving.campaigns.models import CampaignState
 from giving.errors import Conflict, PermissionDenied, ValidationError
@@ -98,18 +99,18 @@ def test_organisers_choose_a_host_while_drafting_and_admins_may_move_it(
     campaign = make_campaign(session)
     owner = session.get(type(admin), campaign.created_by_id)
     assert owner is not None
-    services.assign_host(session, actor=owner, campaign=campaign, host=first)
-    services.assign_host(session, actor=owner, campaign=campaign, host=second)
+    hosting.assign_host(session, actor=owner, campaign=campaign, host=first)
+    hosting.assign_host(session, actor=owner, campaign=campaign, host=second)
     assert services.host_of(session, campaign) is second
     stranger = make_organiser(session)
     with pytest.raises(PermissionDenied):
-        services.assign_host(session, actor=stranger, campaign=campaign, host=first)
+        hosting.assign_host(session, actor=stranger, campaign=campaign, host=first)
     campaigns.submit_for_review(session, actor=owner, campaign=campaign)
     with pytest.raises(Conflict, match="draft"):
-        services.assign_host(session, actor=owner, campaign=campaign, host=first)
-    services.assign_host(session, actor=admin, campaign=campaign, host=first)
+        hosting.assign_host(session, actor=owner, campaign=campaign, host=first)
+    hosting.assign_host(session, actor=admin, campaign=campaign, host=first)
     assert session.get(CampaignHosting, campaign.id).host_id == first.id  # type: ignore[union-attr]
-    assert services.campaigns_hosted_by(session, first) == [campaign]
+    assert hosting.campaigns_hosted_by(session, first) == [campaign]
 
 
 def test_only_finance_members_of_the_campaigns_host_count_as_finance(session: Session) -> None:
@@ -121,7 +122,7 @@ def test_only_finance_members_of_the_campaigns_host_count_as_finance(session: Se
     services.add_member(session, actor=admin, host=other, email=outsider.email, role="finance")
     campaign = make_campaign(session, state=CampaignState.DRAFT)
     assert not services.is_host_finance(session, finance, campaign)  # no host chosen yet
-    services.assign_host(session, actor=admin, campaign=campaign, host=host)
+    hosting.assign_host(session, actor=admin, campaign=campaign, host=host)
     assert services.is_host_finance(session, finance, campaign)
     assert services.host_role(session, member, campaign) is HostRole.MEMBER
     assert not services.is_host_finance(session, member, campaign)
