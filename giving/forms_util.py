@@ -6,8 +6,14 @@ from typing import Any
 
 from wtforms import IntegerField
 
-from giving.errors import DomainError
+from giving.errors import Conflict, DomainError
 from giving.inputs import INT64_MAX, INT64_MIN, MAX_DIGITS
+
+
+def form_error_status(error: DomainError) -> int:
+    """The status of a form shown again with a service's refusal beside its field: 409 when
+    it clashed with the current state, else 400 (callers re-raise 403 and 404 first)."""
+    return 409 if isinstance(error, Conflict) else 400
 
 
 def attach_error(form: Any, error: DomainError) -> None:

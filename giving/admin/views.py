@@ -7,12 +7,12 @@ new page cannot forget it. Each action calls one service, which writes the audit
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
 from giving.accounts import services as accounts
-from giving.accounts.current import current_actor, require_actor
+from giving.accounts.current import require_actor, require_admin
 from giving.accounts.models import Role
 from giving.admin.forms import (
     ROLE_LABELS,
@@ -28,7 +28,7 @@ from giving.campaigns import queries
 from giving.campaigns import services as campaigns
 from giving.campaigns.models import Campaign
 from giving.db import transaction
-from giving.errors import DomainError, NotFound, PermissionDenied
+from giving.errors import DomainError, NotFound
 from giving.forms_util import attach_error
 from giving.hosts.services import host_of
 from giving.web import db_session
@@ -37,14 +37,8 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 
 @bp.before_request
-def _admins_only() -> ResponseReturnValue | None:
-    actor = current_actor()
-    if actor is None:
-        login_manager = current_app.login_manager  # type: ignore[attr-defined]
-        return login_manager.unauthorized()  # type: ignore[no-any-return]
-    if not actor.is_admin:
-        raise PermissionDenied(_("Only admins can open the admin pages."))
-    return None
+def _admins_only() -> None:
+    require_admin(_("Only admins can open the admin pages."))
 
 
 def _campaign(public_id: str) -> Campaign:

@@ -18,7 +18,7 @@ from giving.campaigns.models import Campaign, CampaignState
 from giving.campaigns.public_pages import public_url
 from giving.db import transaction
 from giving.errors import Conflict, DomainError, NotFound, PermissionDenied
-from giving.forms_util import attach_error
+from giving.forms_util import attach_error, form_error_status
 from giving.storage import app_storage
 from giving.web import db_session, login_required
 
@@ -31,10 +31,6 @@ def _cover_upload(form: CampaignForm) -> services.CoverUpload | None:
     # Read one byte past the limit: enough to know it is too big without reading it all.
     data = upload.stream.read(max_bytes + 1)
     return services.CoverUpload(data=data, storage=app_storage(current_app), max_bytes=max_bytes)
-
-
-def _form_status(exc: DomainError) -> int:
-    return 409 if isinstance(exc, Conflict) else 400
 
 
 def _organised_campaign(public_id: str) -> Campaign:
@@ -120,7 +116,7 @@ def edit_campaign(public_id: str) -> ResponseReturnValue:
             attach_error(form, exc)
             return (
                 render_template("campaigns/form.html", form=form, campaign=campaign),
-                _form_status(exc),
+                form_error_status(exc),
             )
         if was_in_review and campaign.state == CampaignState.DRAFT:
             flash(_("Saved. The changes took the campaign out of review; submit it again."), "info")
@@ -176,7 +172,7 @@ def _transition(public_id: str, action: Any, message: str) -> ResponseReturnValu
     except DomainError as exc:
         if exc.status_code in (403, 404):
             raise
-        return _manage_page(campaign, action_error=exc.message, status=_form_status(exc))
+        return _manage_page(campaign, action_error=exc.message, status=form_error_status(exc))
     flash(message, "success")
     return redirect(url_for("campaigns.manage_campaign", public_id=campaign.public_id))
 
@@ -214,7 +210,7 @@ def post_update(public_id: str) -> ResponseReturnValue:
             if exc.status_code in (403, 404):
                 raise
             attach_error(form, exc)
-            return _manage_page(campaign, update_form=form, status=_form_status(exc))
+            return _manage_page(campaign, update_form=form, status=form_error_status(exc))
         flash(_("Your update is published."), "success")
         return redirect(
             url_for("campaigns.show_campaign", slug=campaign.slug, _anchor=f"update-{update.id}")
@@ -237,7 +233,7 @@ def invite_co_organiser(public_id: str) -> ResponseReturnValue:
             if exc.status_code in (403, 404):
                 raise
             attach_error(form, exc)
-            return _manage_page(campaign, invite_form=form, status=_form_status(exc))
+            return _manage_page(campaign, invite_form=form, status=form_error_status(exc))
         # Shown once, in this response only: it is not stored, flashed or logged anywhere.
         link = public_url("campaigns.accept_invitation", token=token)
         return _manage_page(campaign, invitation_link=link)

@@ -22,7 +22,6 @@ from giving.disbursements.finance_pages import (
     books_campaign,
     detail_page,
     detail_url,
-    status_for,
 )
 from giving.disbursements.forms import (
     EvidenceForm,
@@ -39,7 +38,7 @@ from giving.disbursements.uploads import (
     uploads,
 )
 from giving.errors import DomainError, NotFound
-from giving.forms_util import attach_error
+from giving.forms_util import attach_error, form_error_status
 from giving.web import db_session, login_required
 
 
@@ -68,7 +67,9 @@ def add_evidence(public_id: str, disbursement_id: int) -> ResponseReturnValue:
         session.expire_all()
         disbursement = queries.disbursement_in(session, campaign, disbursement_id)
         attach_upload_error(form, exc, places)
-        return detail_page(campaign, disbursement, evidence_form=form, status=status_for(exc))
+        return detail_page(
+            campaign, disbursement, evidence_form=form, status=form_error_status(exc)
+        )
     flash(_("The evidence is added."), "success")
     return redirect(detail_url(disbursement))
 
@@ -110,7 +111,10 @@ def publish_redacted(public_id: str, token: str) -> ResponseReturnValue:
         disbursement = queries.disbursement_in(session, campaign, disbursement.id)
         attach_error(form, exc)
         return detail_page(
-            campaign, disbursement, redacted_forms={evidence.id: form}, status=status_for(exc)
+            campaign,
+            disbursement,
+            redacted_forms={evidence.id: form},
+            status=form_error_status(exc),
         )
     flash(_("The redacted copy is published beside the original's digest."), "success")
     return redirect(detail_url(disbursement))
@@ -141,7 +145,7 @@ def _correct_evidence(
                 raise
             session.expire_all()
             attach_error(form, exc)
-            status = status_for(exc)
+            status = form_error_status(exc)
         else:
             flash(done(evidence), "success")
             return redirect(detail_url(evidence.disbursement))

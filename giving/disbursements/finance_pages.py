@@ -39,8 +39,8 @@ from giving.disbursements.uploads import (
     max_evidence_bytes,
     slot_uploads,
 )
-from giving.errors import Conflict, DomainError, NotFound, PermissionDenied
-from giving.forms_util import attach_error
+from giving.errors import DomainError, NotFound, PermissionDenied
+from giving.forms_util import attach_error, form_error_status
 from giving.hosts.services import host_of
 from giving.impact import links
 from giving.money import Money
@@ -54,11 +54,6 @@ def books_campaign(public_id: str) -> Campaign:
     if campaign is None or not can_view_books(session, require_actor(), campaign):
         raise NotFound(_("We could not find that campaign."))
     return campaign
-
-
-def status_for(exc: DomainError) -> int:
-    """400 for a form the user can fix, 409 for a request the state of things refuses."""
-    return 409 if isinstance(exc, Conflict) else 400
 
 
 def _context(campaign: Campaign) -> dict[str, Any]:
@@ -122,7 +117,7 @@ def edit_budget(public_id: str) -> ResponseReturnValue:
                 raise
             attach_error(form, exc)
             page = render_template("disbursements/budget.html", form=form, **_context(campaign))
-            return page, status_for(exc)
+            return page, form_error_status(exc)
         flash(_("The budget is saved."), "success")
         return redirect(url_for("disbursements.overview", public_id=campaign.public_id))
     status = 400 if form.is_submitted() else 200
@@ -167,7 +162,7 @@ def new_request(public_id: str) -> ResponseReturnValue:
                 raise
             attach_upload_error(form, exc, places)
             page = render_template("disbursements/request.html", form=form, **_context(campaign))
-            return page, status_for(exc)
+            return page, form_error_status(exc)
         flash(_("Your request is sent; a finance member of the host will decide on it."), "success")
         return redirect(detail_url(disbursement))
     status = 400 if form.is_submitted() else 200
@@ -259,7 +254,9 @@ def _decide(
         session.expire_all()
         disbursement = queries.disbursement_in(session, campaign, disbursement_id)
         attach_error(form, exc)
-        return detail_page(campaign, disbursement, decision_form=form, status=status_for(exc))
+        return detail_page(
+            campaign, disbursement, decision_form=form, status=form_error_status(exc)
+        )
     flash(message, "success")
     return redirect(detail_url(disbursement))
 

@@ -9,13 +9,13 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from wtforms import SelectChoice
 
-from giving.accounts.current import require_actor
+from giving.accounts.current import require_actor, require_admin
 from giving.campaigns import hosting
 from giving.campaigns.models import Campaign
 from giving.db import transaction
 from giving.disbursements.queries import pending_for_decider
-from giving.errors import Conflict, DomainError, NotFound
-from giving.forms_util import attach_error
+from giving.errors import DomainError, NotFound
+from giving.forms_util import attach_error, form_error_status
 from giving.hosts import services
 from giving.hosts.forms import ChooseHostForm, HostForm, MemberForm
 from giving.hosts.models import HostOrganisation
@@ -25,13 +25,8 @@ from giving.web import db_session, login_required
 bp = Blueprint("hosts", __name__)
 
 
-def _status(exc: DomainError) -> int:
-    return 409 if isinstance(exc, Conflict) else 400
-
-
 def _admin_only() -> None:
-    if not require_actor().is_admin:
-        abort(403, description=_("Only admins can manage host organisations."))
+    require_admin(_("Only admins can manage host organisations."))
 
 
 @bp.route("/admin/hosts")
@@ -63,7 +58,7 @@ def new_host() -> ResponseReturnValue:
             if exc.status_code in (403, 404):
                 raise
             attach_error(form, exc)
-            return render_template("hosts/form.html", form=form), _status(exc)
+            return render_template("hosts/form.html", form=form), form_error_status(exc)
         flash(_("%(name)s is registered. Add its finance members next.", name=host.name), "success")
         return redirect(url_for("hosts.show_host", host_id=host.id))
     return render_template("hosts/form.html", form=form), 400 if form.is_submitted() else 200
@@ -111,7 +106,7 @@ def add_member(host_id: int) -> ResponseReturnValue:
         if exc.status_code in (403, 404):
             raise
         attach_error(form, exc)
-        return _host_page(host, form, _status(exc))
+        return _host_page(host, form, form_error_status(exc))
     flash(
         _(
             "%(name)s is now a member (%(role)s).",
@@ -169,7 +164,7 @@ def choose_host(public_id: str) -> ResponseReturnValue:
             page = render_template(
                 "hosts/choose.html", campaign=campaign, form=form, current=current, hosts=hosts
             )
-            return page, _status(exc)
+            return page, form_error_status(exc)
         flash(_("%(name)s will host this campaign.", name=host.name), "success")
         return redirect(url_for("campaigns.manage_campaign", public_id=campaign.public_id))
     status = 400 if form.is_submitted() else 200

@@ -20,8 +20,8 @@ from giving.campaigns.models import Campaign
 from giving.db import transaction
 from giving.disbursements.queries import disbursement_in
 from giving.disbursements.uploads import evidence_storage
-from giving.errors import Conflict, DomainError
-from giving.forms_util import attach_error
+from giving.errors import DomainError
+from giving.forms_util import attach_error, form_error_status
 from giving.i18n import current_locale
 from giving.impact import access, importer, links, records, services
 from giving.impact import queries as impact_queries
@@ -30,10 +30,6 @@ from giving.impact.forms import ChildForm, EraseForm, ImportForm, LinkChildrenFo
 from giving.impact.keyring import field_cipher
 from giving.impact.models import AccessKind
 from giving.web import db_session
-
-
-def _status(exc: DomainError) -> int:
-    return 409 if isinstance(exc, Conflict) else 400
 
 
 def _registry(public_id: str) -> Campaign:
@@ -102,7 +98,9 @@ def new_child(public_id: str) -> ResponseReturnValue:
             if exc.status_code in (403, 404):
                 raise
             attach_error(form, exc)
-            return _page("impact/child_form.html", campaign, form=form, child=None), _status(exc)
+            return _page(
+                "impact/child_form.html", campaign, form=form, child=None
+            ), form_error_status(exc)
         flash(_("Child %(code)s registered.", code=child.code), "success")
         return redirect(url_for("impact.registry", public_id=campaign.public_id))
     status = 400 if form.is_submitted() else 200
@@ -152,7 +150,9 @@ def edit_child(public_id: str, ref: str) -> ResponseReturnValue:
             if exc.status_code in (403, 404):
                 raise
             attach_error(form, exc)
-            return _page("impact/child_form.html", campaign, form=form, child=None), _status(exc)
+            return _page(
+                "impact/child_form.html", campaign, form=form, child=None
+            ), form_error_status(exc)
         flash(_("The record is saved."), "success")
         return redirect(url_for("impact.show_child", public_id=public_id, ref=ref))
     return _page("impact/child_form.html", campaign, form=form, child=None), 400
@@ -216,7 +216,9 @@ def import_children(public_id: str) -> ResponseReturnValue:
             if exc.status_code in (403, 404):
                 raise
             attach_error(form, exc)
-            return _page("impact/import.html", campaign, form=form, rejected=None), _status(exc)
+            return _page(
+                "impact/import.html", campaign, form=form, rejected=None
+            ), form_error_status(exc)
         flash(_("%(count)s children imported.", count=len(children)), "success")
         return redirect(url_for("impact.registry", public_id=public_id))
     status = 400 if form.is_submitted() else 200

@@ -22,7 +22,7 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
-from giving.accounts.current import current_actor, require_actor
+from giving.accounts.current import current_actor, require_actor, require_admin
 from giving.accounts.forms import EmptyForm
 from giving.accounts.models import User
 from giving.campaigns.models import Campaign
@@ -215,9 +215,8 @@ def cancel_monthly(token: str) -> ResponseReturnValue:
 
 @bp.route("/admin/payments/flags")
 def admin_flags() -> ResponseReturnValue:
-    actor = require_actor()
-    if not actor.is_admin:
-        abort(403)
+    require_actor()  # a visitor gets 401 here, as before the one admin guard
+    require_admin()
     flags = queries.payment_flags(db_session(), include_resolved=True)
     return render_template("payments/admin_flags.html", flags=flags, form=ResolveFlagForm())
 

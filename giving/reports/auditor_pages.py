@@ -16,7 +16,7 @@ from flask import abort, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
-from giving.accounts.current import require_actor
+from giving.accounts.current import require_actor, require_admin
 from giving.accounts.models import Role, User
 from giving.auditors import services as auditor_grants
 from giving.auditors.models import AuditorGrant
@@ -145,10 +145,7 @@ def evidence_original(token: str) -> ResponseReturnValue:
 
 
 def _require_admin() -> User:
-    actor = require_actor()
-    if not actor.is_admin:
-        abort(403)
-    return actor
+    return require_admin(_("Only admins can grant auditors access."))
 
 
 def _grants_page(form: GrantForm, status: int = 200) -> ResponseReturnValue:
