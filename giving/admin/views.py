@@ -6,7 +6,6 @@ new page cannot forget it. Each action calls one service, which writes the audit
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
@@ -27,8 +26,9 @@ from giving.admin.forms import (
 from giving.campaigns import queries
 from giving.campaigns import services as campaigns
 from giving.campaigns.models import Campaign
+from giving.campaigns.queries import campaign_or_404
 from giving.db import transaction
-from giving.errors import DomainError, NotFound
+from giving.errors import DomainError
 from giving.forms_util import attach_error
 from giving.hosts.services import host_of
 from giving.web import db_session
@@ -42,10 +42,7 @@ def _admins_only() -> None:
 
 
 def _campaign(public_id: str) -> Campaign:
-    campaign = db_session().scalar(sa.select(Campaign).where(Campaign.public_id == public_id))
-    if campaign is None:
-        raise NotFound(_("We could not find that campaign."))
-    return campaign
+    return campaign_or_404(db_session(), public_id)
 
 
 # --- review queue ------------------------------------------------------------------------

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import sqlalchemy as sa
 from flask import current_app, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
@@ -16,8 +15,9 @@ from giving.campaigns import invitations, queries, services
 from giving.campaigns.forms import CampaignForm, InviteForm, UpdateForm
 from giving.campaigns.models import Campaign, CampaignState
 from giving.campaigns.public_pages import public_url
+from giving.campaigns.queries import campaign_or_404
 from giving.db import transaction
-from giving.errors import Conflict, DomainError, NotFound, PermissionDenied
+from giving.errors import Conflict, DomainError, PermissionDenied
 from giving.forms_util import attach_error, form_error_status
 from giving.storage import app_storage
 from giving.web import db_session, login_required
@@ -36,9 +36,7 @@ def _cover_upload(form: CampaignForm) -> services.CoverUpload | None:
 def _organised_campaign(public_id: str) -> Campaign:
     """The campaign, if the actor organises it: 404 if unknown, 403 if someone else's."""
     actor = require_actor()
-    campaign = db_session().scalar(sa.select(Campaign).where(Campaign.public_id == public_id))
-    if campaign is None:
-        raise NotFound(_("We could not find that campaign."))
+    campaign = campaign_or_404(db_session(), public_id)
     if not campaign.is_organiser(actor):
         raise PermissionDenied(_("Only this campaign's organisers can manage it."))
     return campaign

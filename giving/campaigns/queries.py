@@ -92,6 +92,19 @@ def campaign_by_slug(session: Session, slug: str, *, actor: User | None) -> Camp
     return _visible(session.scalar(sa.select(Campaign).where(Campaign.slug == slug)), actor)
 
 
+def campaign_or_404(session: Session, public_id: str) -> Campaign:
+    """The campaign with this public id whatever its state, for pages that then apply their
+    own access rule (books, registry, admin, organisers); NotFound if there is none."""
+    campaign = (
+        None
+        if "\x00" in public_id
+        else session.scalar(sa.select(Campaign).where(Campaign.public_id == public_id))
+    )
+    if campaign is None:
+        raise NotFound(_("We could not find that campaign."))
+    return campaign
+
+
 def campaign_by_public_id(session: Session, public_id: str, *, actor: User | None) -> Campaign:
     # No id holds a NUL, and PostgreSQL refuses one in a text parameter outright.
     campaign = (

@@ -13,13 +13,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import sqlalchemy as sa
 from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
 from giving.accounts.current import require_actor
 from giving.campaigns.models import Campaign
+from giving.campaigns.queries import campaign_or_404
 from giving.db import transaction
 from giving.disbursements import consent, queries, services
 from giving.disbursements.access import can_decide, can_request, can_view_books
@@ -50,8 +50,8 @@ from giving.web import db_session, login_required
 def books_campaign(public_id: str) -> Campaign:
     """The campaign, if the actor may read its books; 404 otherwise."""
     session = db_session()
-    campaign = session.scalar(sa.select(Campaign).where(Campaign.public_id == public_id))
-    if campaign is None or not can_view_books(session, require_actor(), campaign):
+    campaign = campaign_or_404(session, public_id)
+    if not can_view_books(session, require_actor(), campaign):
         raise NotFound(_("We could not find that campaign."))
     return campaign
 

@@ -3,7 +3,6 @@ members see the campaigns their organisation hosts and what waits for their appr
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
@@ -12,6 +11,7 @@ from wtforms import SelectChoice
 from giving.accounts.current import require_actor, require_admin
 from giving.campaigns import hosting
 from giving.campaigns.models import Campaign
+from giving.campaigns.queries import campaign_or_404
 from giving.db import transaction
 from giving.disbursements.queries import pending_for_decider
 from giving.errors import DomainError, NotFound
@@ -133,9 +133,7 @@ def remove_member(host_id: int, user_id: int) -> ResponseReturnValue:
 def _managed_campaign(public_id: str) -> Campaign:
     """A campaign the actor organises (or any, for an admin): 404 if unknown, 403 if not theirs."""
     actor = require_actor()
-    campaign = db_session().scalar(sa.select(Campaign).where(Campaign.public_id == public_id))
-    if campaign is None:
-        raise NotFound(_("We could not find that campaign."))
+    campaign = campaign_or_404(db_session(), public_id)
     if not (campaign.is_organiser(actor) or actor.is_admin):
         abort(403, description=_("Only this campaign's organisers can choose its host."))
     return campaign
