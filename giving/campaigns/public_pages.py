@@ -19,6 +19,9 @@ from giving.campaigns.models import Campaign
 from giving.campaigns.uploads import content_type_for
 from giving.campaigns.validation import is_public_id
 from giving.config import current_settings
+from giving.db import utcnow
+from giving.disbursements import queries as disbursement_queries
+from giving.impact.figures import campaign_figures
 from giving.storage import app_storage
 from giving.web import db_session
 
@@ -85,10 +88,22 @@ def show_campaign(slug: str) -> ResponseReturnValue:
     session = db_session()
     actor = current_actor()
     campaign = queries.campaign_by_slug(session, slug, actor=actor)
+    # The page shows spending and children helped beside the story: each read here, by the
+    # package that owns it, so the template only formats.
     return render_template(
         "campaigns/show.html",
         campaign=campaign,
         progress=queries.campaign_progress(session, campaign),
+        has_ended=campaign.has_ended(utcnow()),
+        money_flow=disbursement_queries.campaign_money_flow(session, campaign)
+        if campaign.is_public
+        else None,
+        budget_rows=disbursement_queries.budget_vs_actual(session, campaign)
+        if campaign.is_public
+        else None,
+        impact=campaign_figures(
+            session, campaign, threshold=current_settings().suppression_threshold
+        ),
         updates=sorted(campaign.updates, key=lambda u: u.published_at, reverse=True),
         is_organiser=campaign.is_organiser(actor),
         campaign_url=campaign_url(campaign),

@@ -2,9 +2,9 @@
 
 Private pages (the campaign's books) live under ``/finance/<public id>`` and are handled in
 ``finance_pages`` and ``evidence_pages``; the public spending page and evidence files in
-``public_pages``. The partials ``disbursements/_budget.html``, ``_money_flow.html`` and
-``_where_money_went.html`` can be included from other packages' pages: they call the
-template globals below when the page did not pass the figures in.
+``public_pages``. The partials ``disbursements/_budget.html`` and ``_money_flow.html`` can be
+included from other packages' pages, which pass the figures in; ``_where_money_went.html``
+(receipts) and ``_manage_links.html`` still read through the template globals below.
 """
 
 from __future__ import annotations
@@ -58,16 +58,6 @@ bp.add_url_rule(
     ev.declare_shows_children,
     methods=_POST,
 )
-
-
-@bp.app_template_global("budget_vs_actual")
-def _budget_vs_actual(campaign: Campaign) -> list[queries.BudgetRow]:
-    return queries.budget_vs_actual(db_session(), campaign)
-
-
-@bp.app_template_global("campaign_money_flow")
-def _campaign_money_flow(campaign: Campaign) -> queries.MoneyFlow:
-    return queries.campaign_money_flow(db_session(), campaign)
 
 
 @bp.app_template_global("campaign_host")

@@ -94,11 +94,6 @@ def impact_api(public_id: str) -> ResponseReturnValue:
     return response
 
 
-@bp.app_template_global("impact_figures")
-def _impact_figures(campaign: Campaign) -> ImpactFigures:
-    return figures_for(campaign)
-
-
 @bp.app_template_filter("public_count")
 def _public_count(value: int | None) -> str:
     """Any count of people shown publicly: "fewer than 10" or a range, never exact."""

@@ -27,7 +27,7 @@ from giving.accounts.forms import EmptyForm
 from giving.accounts.models import User
 from giving.campaigns.models import Campaign
 from giving.config import current_settings
-from giving.db import transaction, utcnow
+from giving.db import transaction
 from giving.errors import DomainError
 from giving.extensions import csrf, limiter
 from giving.forms_util import attach_error
@@ -75,12 +75,6 @@ def _donate_form(actor: User | None, **kwargs: Any) -> DonateForm:
 @bp.app_template_global()
 def recent_supporters(campaign: Campaign) -> list[queries.Supporter]:
     return queries.recent_supporters(db_session(), campaign.id)
-
-
-@bp.app_template_global()
-def campaign_has_ended(campaign: Campaign) -> bool:
-    """Whether the campaign's end date is over now (its page then offers no giving form)."""
-    return campaign.has_ended(utcnow())
 
 
 @bp.app_template_global()
