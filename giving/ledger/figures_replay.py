@@ -10,7 +10,7 @@ each), not with the postings.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from giving.ledger import rules
 from giving.ledger.balances import FIELD_OF_KIND
-from giving.ledger.fifo import Book, FifoError, MemoryStore, Movement, charge_of
+from giving.ledger.fifo import Book, FifoError, MemoryStore, Movement, OutflowState, charge_of
 from giving.ledger.figures import (
     ALLOCATIONS,
     DONORS,
@@ -30,7 +30,10 @@ from giving.ledger.figures import (
     TOTALS,
     FiguresMismatch,
 )
+from giving.ledger.figures_stream import StreamReplay, StreamStore
 from giving.ledger.models import LedgerEntry, LedgerPosting
+
+_STREAM = {"stream_results": True, "yield_per": 5000}
 
 
 @dataclass
@@ -132,64 +135,221 @@ def replay_ledger(session: Session) -> Replayed:
     return result
 
 
-def check_figures(session: Session) -> Replayed:
-    """Compare every stored derived figure with a replay; raise FiguresMismatch at the first."""
+@dataclass(frozen=True)
+class FiguresChecked:
+    """What the check covered, for ``giving ledger verify`` to report."""
+
+    campaigns: int
+    gifts: int
+    donors: int
+    peak_gifts_held: int = 0
+
+    def summary(self) -> str:
+        return (
+            f"OK: figures of {self.campaigns} campaigns, {self.gifts} gifts and "
+            f"{self.donors} donors match the entries"
+        )
+
+
+def check_figures(session: Session) -> FiguresChecked:
+    """Compare every stored derived figure with the entries; raise FiguresMismatch at the first.
+
+    Counts and donors are aggregated by the database and compared there; totals and the FIFO
+    book come from one streaming replay (giving/ledger/figures_stream.py). Gifts and
+    allocations are compared by fingerprint; only when one differs is the ledger replayed
+    in memory again to name the first row that does.
+    """
+    replay = StreamReplay(session)
     try:
-        replayed = replay_ledger(session)
+        replay.run()
     except FifoError as exc:
         raise FiguresMismatch(f"derived figures: the entries cannot be replayed: {exc}") from None
-    _compare(
-        "ledger_campaign_totals",
-        ((r.campaign, r.currency, r) for r in session.execute(_ordered(TOTALS))),
-        ((k[0], k[1], v) for k, v in sorted(replayed.totals.items())),
-        (*TOTAL_FIELDS, "last_seq"),
-    )
-    _compare(
-        "ledger_campaign_stats",
-        ((r.campaign, None, r) for r in session.execute(_ordered(STATS))),
-        ((c, None, v) for c, v in sorted(replayed.stats.items())),
-        ("donors", "donations", "last_seq"),
-    )
-    stored_donors = {
-        (c, d) for c, d in session.execute(sa.select(DONORS.c.campaign, DONORS.c.donor_commitment))
-    }
-    if stored_donors != replayed.donors:
-        extra = sorted(stored_donors - replayed.donors) or sorted(replayed.donors - stored_donors)
+    _compare_totals(session, replay)
+    campaigns, donors = _compare_stats(session)
+    _compare_donors(session)
+    _compare_outflows(session, replay.stores.values())
+    if not _fingerprints_match(session, replay):
+        try:
+            full = replay_ledger(session)
+        except FifoError as exc:  # the streaming replay managed; say so rather than crash
+            raise FiguresMismatch(
+                f"derived figures: the entries cannot be replayed: {exc}"
+            ) from None
+        _compare_books(session, full)
+        raise FiguresMismatch("derived figures: the FIFO book differs from the entries")
+    return FiguresChecked(campaigns, replay.gifts, donors, replay.peak_gifts)
+
+
+def _compare_totals(session: Session, replay: StreamReplay) -> None:
+    computed = {(c, cur): row for c, cur, row in replay.totals_rows()}
+    fields = (*TOTAL_FIELDS, "last_seq")
+    for row in session.execute(_ordered(TOTALS)).all():  # a row per book: few
+        key = (row.campaign, row.currency)
+        expected = computed.pop(key, None)
+        where = f"{row.campaign} {row.currency}"
+        if expected is None:
+            raise FiguresMismatch(
+                f"derived figures: ledger_campaign_totals has a row for {where} the entries lack"
+            )
+        _same_fields("ledger_campaign_totals", where, row, expected, fields)
+    for campaign, currency in sorted(computed):
         raise FiguresMismatch(
-            f"derived figures: ledger_campaign_donors differs for campaign {extra[0][0]}"
+            f"derived figures: ledger_campaign_totals lacks the row for {campaign} {currency}"
         )
-    _compare_books(session, replayed)
-    return replayed
+
+
+def _same_fields(
+    name: str, where: str, stored: Any, expected: Any, fields: tuple[str, ...]
+) -> None:
+    for field_name in fields:
+        value = int(getattr(stored, field_name))
+        wanted = int(
+            expected[field_name] if isinstance(expected, dict) else getattr(expected, field_name)
+        )
+        if value != wanted:
+            raise FiguresMismatch(
+                f"derived figures: {name} {where} {field_name} is {value}, the entries say {wanted}"
+            )
+
+
+def _stats_of_entries() -> sa.Subquery:
+    """Per campaign: distinct donors and donations among its entries, and its last seq."""
+    is_donation = LedgerEntry.kind == rules.DONATION
+    return (
+        sa.select(
+            LedgerEntry.campaign.label("campaign"),
+            sa.func.count(sa.distinct(sa.case((is_donation, LedgerEntry.donor_commitment)))).label(
+                "donors"
+            ),
+            sa.func.sum(sa.case((is_donation, 1), else_=0)).label("donations"),
+            sa.func.max(LedgerEntry.seq).label("last_seq"),
+        )
+        .group_by(LedgerEntry.campaign)
+        .subquery("computed")
+    )
+
+
+def _compare_stats(session: Session) -> tuple[int, int]:
+    """The stored stats against a GROUP BY of the entries, joined in the database; returns
+    the number of campaigns and of (campaign, donor) pairs."""
+    computed = _stats_of_entries()
+    fields = ("donors", "donations", "last_seq")
+    differs = sa.or_(
+        computed.c.campaign.is_(None), *(STATS.c[name] != computed.c[name] for name in fields)
+    )
+    row = session.execute(
+        sa.select(
+            STATS, *(computed.c[name].label(f"computed_{name}") for name in ("campaign", *fields))
+        )
+        .select_from(STATS.outerjoin(computed, computed.c.campaign == STATS.c.campaign))
+        .where(differs)
+        .order_by(STATS.c.campaign)
+        .limit(1)
+    ).first()
+    if row is not None:
+        if row.computed_campaign is None:
+            raise FiguresMismatch(
+                f"derived figures: ledger_campaign_stats has a row for {row.campaign} the "
+                "entries lack"
+            )
+        expected = {name: getattr(row, f"computed_{name}") for name in fields}
+        _same_fields("ledger_campaign_stats", row.campaign, row, expected, fields)
+    missing = session.scalar(
+        sa.select(computed.c.campaign)
+        .select_from(computed.outerjoin(STATS, STATS.c.campaign == computed.c.campaign))
+        .where(STATS.c.campaign.is_(None))
+        .order_by(computed.c.campaign)
+        .limit(1)
+    )
+    if missing is not None:
+        raise FiguresMismatch(f"derived figures: ledger_campaign_stats lacks the row for {missing}")
+    campaigns, donors = session.execute(
+        sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(computed.c.donors), 0))
+    ).one()
+    return int(campaigns), int(donors)
+
+
+def _compare_donors(session: Session) -> None:
+    """Stored donor pairs against the DISTINCT of the entries, both ways, in the database."""
+    stored = sa.select(DONORS.c.campaign, DONORS.c.donor_commitment)
+    computed = sa.select(LedgerEntry.campaign, LedgerEntry.donor_commitment).where(
+        LedgerEntry.kind == rules.DONATION, LedgerEntry.donor_commitment.is_not(None)
+    )
+    for extra in (sa.except_(stored, computed), sa.except_(computed, stored)):
+        found = extra.subquery()
+        campaign = session.scalar(
+            sa.select(found.c.campaign)
+            .order_by(found.c.campaign, found.c.donor_commitment)
+            .limit(1)
+        )
+        if campaign is not None:
+            raise FiguresMismatch(
+                f"derived figures: ledger_campaign_donors differs for campaign {campaign}"
+            )
+
+
+def _compare_outflows(session: Session, stores: Iterable[StreamStore]) -> None:
+    """Every outflow is held to the end of the replay, so they are compared row by row."""
+    outflows = {
+        seq: (store.campaign, store.currency, out)
+        for store in stores
+        for seq, out in store.outflows.items()
+    }
+    with session.execute(_ordered(OUTFLOWS), execution_options=_STREAM) as rows:
+        for row in rows:
+            _compare_outflow(row, outflows)
+    if outflows:
+        raise FiguresMismatch(f"derived figures: outflow seq {min(outflows)} is not stored")
+
+
+def _compare_outflow(row: Any, outflows: dict[int, tuple[str, str, OutflowState]]) -> None:
+    seq = int(row.seq)
+    spent = outflows.pop(seq, None)
+    if spent is None:
+        raise FiguresMismatch(f"derived figures: ledger_fifo_outflows has seq {seq}, no outflow")
+    campaign, currency, out = spent
+    stored = (row.campaign, row.currency, row.kind, row.amount, row.uncovered, row.occurred_at)
+    expected = (campaign, currency, out.kind, out.amount, out.uncovered, out.occurred_at)
+    if tuple(stored) != expected:
+        raise FiguresMismatch(
+            f"derived figures: outflow seq {seq} is stored as {stored}, the entries say {expected}"
+        )
+
+
+def _fingerprints_match(session: Session, replay: StreamReplay) -> bool:
+    """The stored gifts and allocations, streamed once, fingerprinted with the replay's key."""
+    inflows = replay.inflows.blank()
+    with session.execute(
+        sa.select(
+            INFLOWS.c.seq,
+            INFLOWS.c.campaign,
+            INFLOWS.c.currency,
+            INFLOWS.c.gross,
+            INFLOWS.c.taken_back,
+            INFLOWS.c.own_fees,
+            INFLOWS.c.remaining,
+        ),
+        execution_options=_STREAM,
+    ) as rows:
+        for seq, campaign, currency, gross, taken_back, own_fees, remaining in rows:
+            inflows.add_inflow(seq, campaign, currency, (gross, taken_back, own_fees, remaining))
+    if inflows.value != replay.inflows.value:
+        return False
+    # A zero adds nothing to a fingerprint, and the book never stores one: refuse it outright.
+    if session.scalar(sa.select(sa.func.count()).where(ALLOCATIONS.c.amount <= 0)):
+        return False
+    allocations = replay.allocations.blank()
+    with session.execute(
+        sa.select(ALLOCATIONS.c.donation_seq, ALLOCATIONS.c.outflow_seq, ALLOCATIONS.c.amount),
+        execution_options=_STREAM,
+    ) as rows:
+        for donation_seq, outflow_seq, amount in rows:
+            allocations.add_allocation(donation_seq, outflow_seq, amount)
+    return allocations.value == replay.allocations.value
 
 
 def _ordered(table: sa.Table) -> sa.Select[Any]:
     return sa.select(table).order_by(*table.primary_key.columns)
-
-
-def _compare(
-    name: str,
-    stored: Iterator[tuple[Any, Any, Any]],
-    computed: Iterator[tuple[Any, Any, dict[str, int]]],
-    fields: tuple[str, ...],
-) -> None:
-    stored_rows = {(a, b): row for a, b, row in stored}
-    computed_rows = {(a, b): row for a, b, row in computed}
-    for key in sorted(stored_rows.keys() | computed_rows.keys(), key=str):
-        where = " ".join(str(part) for part in key if part is not None)
-        if key not in computed_rows:
-            raise FiguresMismatch(f"derived figures: {name} has a row for {where} the entries lack")
-        if key not in stored_rows:
-            raise FiguresMismatch(f"derived figures: {name} lacks the row for {where}")
-        for field_name in fields:
-            value, expected = (
-                int(getattr(stored_rows[key], field_name)),
-                computed_rows[key][field_name],
-            )
-            if value != expected:
-                raise FiguresMismatch(
-                    f"derived figures: {name} {where} {field_name} is {value}, "
-                    f"the entries say {expected}"
-                )
 
 
 def _compare_books(session: Session, replayed: Replayed) -> None:

@@ -1,0 +1,403 @@
+"""The FIFO book and the totals replayed in one streaming pass, holding only gifts still in play.
+
+``check_figures`` (giving/ledger/figures_replay.py) must replay every entry, but a replay that
+keeps every gift, every entry's kind and every allocation grows to gigabytes at a million
+gifts. Here the fund movements stream in seq order from one query and each book (fund and
+currency) keeps only what a later entry can still touch:
+
+* a gift while it holds money (FIFO spends it later), until its own fees arrive (the query
+  hands each donation the seq of its last fee), and until the last entry that takes money
+  back from it, reverses its fee or returns spending it paid for (all known in advance from
+  the small set of entries that name another, :class:`Links`);
+* the allocations of gifts that will be taken back and of outflows that will be reversed,
+  the only ones a rule reads again;
+* every outflow (disbursements and fees no gift bore: few beside the gifts), since any
+  take-back may uncover one.
+
+A gift or allocation that leaves memory is not compared row by row: it is added to a keyed
+linear fingerprint (:class:`Fingerprint`), and the stored table, streamed once, must give
+the same fingerprint. The key is drawn afresh for every check, so no stored change can be
+made to cancel out except by chance (below 2⁻⁸⁸ per table).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import heapq
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from giving.ledger import rules
+from giving.ledger.balances import FIELD_OF_KIND
+from giving.ledger.fifo import (
+    FEE_KINDS,
+    Book,
+    FifoError,
+    InflowState,
+    Movement,
+    OutflowState,
+    Queue,
+    charge_of,
+)
+from giving.ledger.figures import TOTAL_FIELDS
+from giving.ledger.models import LedgerEntry, LedgerPosting
+
+_PRIME = (1 << 89) - 1  # a Mersenne prime: fingerprints are sums modulo it
+_CHUNK = 12  # bytes of hash per coefficient (96 bits, reduced modulo the 89-bit prime)
+_STREAM = {"stream_results": True, "yield_per": 5000}
+_INFLOW_FIELDS = 5  # the row itself, gross, taken_back, own_fees, remaining
+_ENTRIES = cast(sa.Table, LedgerEntry.__table__)
+_POSTINGS = cast(sa.Table, LedgerPosting.__table__)
+
+
+class Fingerprint:
+    """Σ value × coefficient(key, field) modulo a prime, the coefficients a keyed hash.
+
+    Two multisets of rows give the same sum only if they are equal, or with probability
+    about 2⁻⁸⁹ over the secret key. Allocations change by deltas, so a delta can be added
+    when it happens and nothing is kept.
+    """
+
+    def __init__(self, secret: bytes) -> None:
+        self._secret = secret
+        self._hash = hashlib.blake2b(key=secret, digest_size=64)
+        self._sum = 0
+
+    def blank(self) -> Fingerprint:
+        """An empty fingerprint under the same key, for the stored side."""
+        return Fingerprint(self._secret)
+
+    def coefficients(self, key: bytes) -> list[int]:
+        hashed = self._hash.copy()
+        hashed.update(key)
+        digest = hashed.digest()
+        return [
+            int.from_bytes(digest[i : i + _CHUNK], "little")
+            for i in range(0, _CHUNK * _INFLOW_FIELDS, _CHUNK)
+        ]
+
+    def add_inflow(
+        self, seq: int, campaign: str, currency: str, values: tuple[int, int, int, int]
+    ) -> None:
+        row, *coefficients = self.coefficients(
+            b"%d\0%s\0%s" % (seq, campaign.encode(), currency.encode())
+        )
+        self._sum += row + sum(v * c for v, c in zip(values, coefficients, strict=True))
+
+    def add_allocation(self, donation_seq: int, outflow_seq: int, amount: int) -> None:
+        hashed = self._hash.copy()
+        hashed.update(b"%d\0%d" % (donation_seq, outflow_seq))
+        self._sum += amount * int.from_bytes(hashed.digest()[:_CHUNK], "little")
+
+    @property
+    def value(self) -> int:
+        return self._sum % _PRIME
+
+
+@dataclass
+class Links:
+    """Entries that name another (take-backs and reversals) and the entries they name.
+
+    Few beside the gifts, and all a rule needs to look up: ``last_touch`` says, for each
+    entry so named, the last seq that reaches it along a chain of ``reverses``, so a gift or
+    outflow is kept until then; ``fee_owners`` maps the charge of each reversed fee to its
+    donation.
+    """
+
+    entries: dict[int, tuple[str, int | None, str | None]] = field(default_factory=dict)
+    last_touch: dict[int, int] = field(default_factory=dict)
+    fee_owners: dict[str, int] = field(default_factory=dict)
+
+    def entry(self, seq: int) -> tuple[str, int | None, str | None] | None:
+        return self.entries.get(seq)
+
+
+def load_links(session: Session) -> Links:
+    links = Links()
+    entry = _ENTRIES.c
+    columns = (entry.seq, entry.kind, entry.reverses, entry.ref)
+    wanted: set[int] = set()
+    with session.execute(
+        sa.select(*columns).where(entry.reverses.is_not(None)), execution_options=_STREAM
+    ) as rows:
+        for seq, kind, reverses, ref in rows:
+            links.entries[int(seq)] = (kind, reverses, ref)
+            wanted.add(int(reverses))
+    while wanted := wanted - links.entries.keys():
+        batch = sorted(wanted)
+        wanted = set()
+        for start in range(0, len(batch), 500):
+            for seq, kind, reverses, ref in session.execute(
+                sa.select(*columns).where(entry.seq.in_(batch[start : start + 500]))
+            ):
+                links.entries[int(seq)] = (kind, reverses, ref)
+                if reverses is not None:
+                    wanted.add(int(reverses))
+    for seq, (_, reverses, _) in links.entries.items():
+        target = reverses
+        for _ in range(len(links.entries)):  # a chain is short; the bound only guards a cycle
+            if target is None:
+                break
+            links.last_touch[target] = max(links.last_touch.get(target, -1), seq)
+            found = links.entries.get(target)
+            target = found[1] if found is not None else None
+    charges = {
+        charge: target
+        for target in links.last_touch
+        if (found := links.entries.get(target)) is not None
+        and found[0] in FEE_KINDS
+        and (charge := charge_of(found[2], found[0])) is not None
+    }
+    refs = sorted(f"{charge}:{rules.DONATION}" for charge in charges)
+    for start in range(0, len(refs), 500):
+        for seq, ref in session.execute(
+            sa.select(entry.seq, entry.ref).where(entry.ref.in_(refs[start : start + 500]))
+        ):
+            charge = ref[: -len(rules.DONATION) - 1]
+            links.fee_owners[charge] = int(seq)
+            touch = links.last_touch[charges[charge]]
+            links.last_touch[int(seq)] = max(links.last_touch.get(int(seq), -1), touch)
+    return links
+
+
+def fund_movements(session: Session) -> sa.Result[Any]:
+    """Each entry's nonzero net posting to its own fund per currency, in seq order; a
+    donation also carries the seq of its last own fee (so its gift is kept until then)."""
+    entry, posting = _ENTRIES.c, _POSTINGS.c
+    fee = _ENTRIES.alias("fee").c
+    charge = sa.func.substr(entry.ref, 1, sa.func.length(entry.ref) - len(rules.DONATION) - 1)
+    fee_until = (
+        sa.select(sa.func.max(fee.seq))
+        .where(fee.ref.in_([charge + f":{kind}" for kind in FEE_KINDS]))
+        .scalar_subquery()
+    )
+    delta = sa.cast(sa.func.sum(posting.amount), sa.BigInteger)
+    fund = sa.literal("campaign:") + entry.campaign + sa.literal(":fund")
+    query = (
+        sa.select(
+            entry.seq,
+            entry.campaign,
+            entry.kind,
+            entry.reverses,
+            entry.ref,
+            entry.occurred_at,
+            posting.currency,
+            delta,
+            sa.case(
+                (
+                    sa.and_(entry.kind == rules.DONATION, entry.ref.like(f"%:{rules.DONATION}")),
+                    fee_until,
+                ),
+                else_=None,
+            ),
+        )
+        .select_from(_ENTRIES)
+        .join(_POSTINGS, sa.and_(posting.entry_seq == entry.seq, posting.account == fund))
+        .group_by(entry.seq, posting.currency)
+        .having(delta != 0)
+        .order_by(entry.seq, posting.currency)
+    )
+    return session.execute(query, execution_options=_STREAM)
+
+
+class StreamStore:
+    """One book's state during the streaming replay (a :class:`fifo.BookStore`)."""
+
+    def __init__(self, replay: StreamReplay, campaign: str, currency: str) -> None:
+        self._replay = replay
+        self.campaign = campaign
+        self.currency = currency
+        self.inflows: dict[int, InflowState] = {}
+        self.outflows: dict[int, OutflowState] = {}
+        self._paid_by: dict[int, dict[int, int]] = {}  # gifts some entry takes back from
+        self._paid_to: dict[int, dict[int, int]] = {}  # outflows some entry reverses
+        self._with_money = Queue(lambda s: s in self.inflows and self.inflows[s].remaining > 0)
+        self._uncovered = Queue(lambda s: self.outflows[s].uncovered > 0)
+        self.keep_until: dict[int, int] = {}
+        self.drained: list[int] = []
+        self.gifts = 0
+
+    def inflow(self, seq: int) -> InflowState | None:
+        return self.inflows.get(seq)
+
+    def add_inflow(self, inflow: InflowState) -> None:
+        self.gifts += 1
+        self.inflows[inflow.seq] = inflow
+        touch = self._replay.links.last_touch.get(inflow.seq)
+        if touch is not None:
+            self._paid_by[inflow.seq] = {}
+            self.keep(inflow.seq, touch)
+        self.inflow_changed(inflow)
+
+    def keep(self, seq: int, until: int) -> None:
+        if until > self.keep_until.get(seq, -1):
+            self.keep_until[seq] = until
+            heapq.heappush(self._replay.expiry, (until, self.campaign, self.currency, seq))
+
+    def inflow_changed(self, inflow: InflowState) -> None:
+        if inflow.remaining > 0:
+            self._with_money.push(inflow.seq)
+        else:
+            self.drained.append(inflow.seq)
+
+    def oldest_with_money(self) -> InflowState | None:
+        seq = self._with_money.first()
+        return None if seq is None else self.inflows[seq]
+
+    def outflow(self, seq: int) -> OutflowState | None:
+        return self.outflows.get(seq)
+
+    def add_outflow(self, outflow: OutflowState) -> None:
+        self.outflows[outflow.seq] = outflow
+        if outflow.seq in self._replay.links.last_touch:
+            self._paid_to.setdefault(outflow.seq, {})
+        self.outflow_changed(outflow)
+
+    def outflow_changed(self, outflow: OutflowState) -> None:
+        if outflow.uncovered > 0:
+            self._uncovered.push(outflow.seq)
+
+    def oldest_uncovered(self) -> OutflowState | None:
+        seq = self._uncovered.first()
+        return None if seq is None else self.outflows[seq]
+
+    def paid_by(self, donation_seq: int) -> dict[int, int]:
+        return dict(self._paid_by.get(donation_seq, {}))
+
+    def paid_to(self, outflow_seq: int) -> dict[int, int]:
+        return dict(self._paid_to.get(outflow_seq, {}))
+
+    def allocate(self, donation_seq: int, outflow_seq: int, delta: int) -> None:
+        self._replay.allocations.add_allocation(donation_seq, outflow_seq, delta)
+        by_gift = self._paid_by.get(donation_seq)
+        if by_gift is not None:
+            _add(by_gift, outflow_seq, delta)
+        by_outflow = self._paid_to.get(outflow_seq)
+        if by_outflow is not None:
+            _add(by_outflow, donation_seq, delta)
+            # Reversing this outflow will return money to the gift: keep the gift till then.
+            self.keep(donation_seq, self._replay.links.last_touch[outflow_seq])
+
+    def release(self, seq: int, now: int) -> None:
+        """Forget a gift that holds no money and that no later entry touches."""
+        inflow = self.inflows.get(seq)
+        if inflow is None or inflow.remaining > 0 or self.keep_until.get(seq, -1) > now:
+            return
+        del self.inflows[seq]
+        self.keep_until.pop(seq, None)
+        self._paid_by.pop(seq, None)
+        self._replay.fingerprint(self, inflow)
+
+    def uncovered(self) -> int:
+        return sum(o.uncovered for o in self.outflows.values())
+
+
+def _add(amounts: dict[int, int], key: int, delta: int) -> None:
+    total = amounts.get(key, 0) + delta
+    if total < 0:
+        raise FifoError(f"an allocation to seq {key} would become negative")
+    if total:
+        amounts[key] = total
+    else:
+        amounts.pop(key, None)
+
+
+class StreamReplay:
+    """Replays every fund movement once: totals per book and the FIFO books, streaming."""
+
+    def __init__(self, session: Session) -> None:
+        secret = os.urandom(32)
+        self.inflows = Fingerprint(secret)
+        self.allocations = Fingerprint(secret[::-1])
+        self.links = load_links(session)
+        self.totals: dict[tuple[str, str], list[int]] = {}
+        self.stores: dict[tuple[str, str], StreamStore] = {}
+        self.expiry: list[tuple[int, str, str, int]] = []
+        self._books: dict[tuple[str, str], Book] = {}
+        self._fees_due: dict[str, int] = {}  # charge -> its donation, while a fee is due
+        self._fee_expiry: list[tuple[int, str]] = []
+        self._session = session
+        self.peak_gifts = 0
+
+    def _donation_of(self, charge: str) -> int | None:
+        owner = self._fees_due.get(charge)
+        return owner if owner is not None else self.links.fee_owners.get(charge)
+
+    def run(self) -> None:
+        index = {name: i for i, name in enumerate(TOTAL_FIELDS)}
+        available = index["available"]
+        fields = {kind: (index[name], sign) for kind, (name, sign) in FIELD_OF_KIND.items()}
+        links = self.links.entries
+        movements: Any
+        with fund_movements(self._session) as movements:
+            for seq, campaign, kind, reverses, ref, at, currency, delta, fee_until in movements:
+                key = (campaign, currency)
+                totals = self.totals.get(key)
+                if totals is None:
+                    totals = self.totals[key] = [0] * (len(TOTAL_FIELDS) + 1)
+                    self.stores[key] = StreamStore(self, campaign, currency)
+                    self._books[key] = Book(self.stores[key], self.links.entry, self._donation_of)
+                totals[-1] = seq
+                totals[available] -= delta
+                effective = kind
+                if kind == rules.REVERSAL and reverses is not None:
+                    target = links.get(reverses)
+                    effective = target[0] if target is not None else kind
+                found = fields.get(effective)
+                if found is not None:
+                    totals[found[0]] += found[1] * delta
+                fee_due = fee_until is not None and fee_until > seq
+                if fee_due:
+                    charge = ref[: -len(rules.DONATION) - 1]
+                    self._fees_due[charge] = seq
+                    heapq.heappush(self._fee_expiry, (fee_until, charge))
+                store = self.stores[key]
+                self._books[key].apply(Movement(seq, kind, reverses, ref, at, delta))
+                if fee_due:
+                    store.keep(seq, fee_until)  # its own fee will come out of the gift
+                self._settle(store, seq)
+        self.peak_gifts = max(self.peak_gifts, self._held())
+        for store in self.stores.values():
+            for inflow in store.inflows.values():
+                self.fingerprint(store, inflow)
+            totals = self.totals[(store.campaign, store.currency)]
+            totals[index["uncovered"]] = store.uncovered()
+
+    def _settle(self, store: StreamStore, seq: int) -> None:
+        if store.drained:
+            drained, store.drained = store.drained, []
+            for gift in drained:
+                store.release(gift, seq)
+        while self.expiry and self.expiry[0][0] <= seq:
+            _, campaign, currency, gift = heapq.heappop(self.expiry)
+            self.stores[(campaign, currency)].release(gift, seq)
+        while self._fee_expiry and self._fee_expiry[0][0] <= seq:
+            _, charge = heapq.heappop(self._fee_expiry)
+            self._fees_due.pop(charge, None)
+        if seq % 4096 == 0:
+            self.peak_gifts = max(self.peak_gifts, self._held())
+
+    def _held(self) -> int:
+        return sum(len(store.inflows) for store in self.stores.values())
+
+    def fingerprint(self, store: StreamStore, inflow: InflowState) -> None:
+        self.inflows.add_inflow(
+            inflow.seq,
+            store.campaign,
+            store.currency,
+            (inflow.gross, inflow.taken_back, inflow.own_fees, inflow.remaining),
+        )
+
+    def totals_rows(self) -> Iterator[tuple[str, str, dict[str, int]]]:
+        names = (*TOTAL_FIELDS, "last_seq")
+        for (campaign, currency), values in sorted(self.totals.items()):
+            yield campaign, currency, dict(zip(names, values, strict=True))
+
+    @property
+    def gifts(self) -> int:
+        return sum(store.gifts for store in self.stores.values())
