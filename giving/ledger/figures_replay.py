@@ -30,7 +30,7 @@ from giving.ledger.figures import (
     TOTALS,
     FiguresMismatch,
 )
-from giving.ledger.figures_stream import StreamReplay, StreamStore
+from giving.ledger.figures_stream import StreamReplay, StreamStore, replay_stream
 from giving.ledger.models import LedgerEntry, LedgerPosting
 
 _STREAM = {"stream_results": True, "yield_per": 5000}
@@ -159,9 +159,8 @@ def check_figures(session: Session) -> FiguresChecked:
     allocations are compared by fingerprint; only when one differs is the ledger replayed
     in memory again to name the first row that does.
     """
-    replay = StreamReplay(session)
     try:
-        replay.run()
+        replay = replay_stream(session)
     except FifoError as exc:
         raise FiguresMismatch(f"derived figures: the entries cannot be replayed: {exc}") from None
     _compare_totals(session, replay)

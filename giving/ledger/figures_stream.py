@@ -50,49 +50,44 @@ from giving.ledger.models import LedgerEntry, LedgerPosting
 _PRIME = (1 << 89) - 1  # a Mersenne prime: fingerprints are sums modulo it
 _CHUNK = 12  # bytes of hash per coefficient (96 bits, reduced modulo the 89-bit prime)
 _STREAM = {"stream_results": True, "yield_per": 5000}
-_INFLOW_FIELDS = 5  # the row itself, gross, taken_back, own_fees, remaining
+_DONATION_SUFFIX = f":{rules.DONATION}"
+_FEE_WINDOW = 4096  # seqs for which a gift's charge is remembered, for its own fees
 _ENTRIES = cast(sa.Table, LedgerEntry.__table__)
 _POSTINGS = cast(sa.Table, LedgerPosting.__table__)
 
 
 class Fingerprint:
-    """Σ value × coefficient(key, field) modulo a prime, the coefficients a keyed hash.
+    """A keyed sum of hashes modulo a prime: equal for two sets of rows only if they are equal.
 
-    Two multisets of rows give the same sum only if they are equal, or with probability
-    about 2⁻⁸⁹ over the secret key. Allocations change by deltas, so a delta can be added
-    when it happens and nothing is kept.
+    A gift leaves the replay once its row is final, so its whole row is hashed once (the
+    sum of such hashes is a multiset hash). An allocation changes by deltas, some after it
+    was first made, so each delta adds ``delta × hash(donation, outflow)``: the sum is then
+    linear in the amounts and nothing needs keeping. With the key secret and fresh, two
+    different tables give the same sum with probability about 2⁻⁸⁹.
     """
 
     def __init__(self, secret: bytes) -> None:
         self._secret = secret
-        self._hash = hashlib.blake2b(key=secret, digest_size=64)
+        self._hash = hashlib.blake2b(key=secret, digest_size=_CHUNK)
         self._sum = 0
 
     def blank(self) -> Fingerprint:
         """An empty fingerprint under the same key, for the stored side."""
         return Fingerprint(self._secret)
 
-    def coefficients(self, key: bytes) -> list[int]:
-        hashed = self._hash.copy()
-        hashed.update(key)
-        digest = hashed.digest()
-        return [
-            int.from_bytes(digest[i : i + _CHUNK], "little")
-            for i in range(0, _CHUNK * _INFLOW_FIELDS, _CHUNK)
-        ]
-
     def add_inflow(
         self, seq: int, campaign: str, currency: str, values: tuple[int, int, int, int]
     ) -> None:
-        row, *coefficients = self.coefficients(
-            b"%d\0%s\0%s" % (seq, campaign.encode(), currency.encode())
+        hashed = self._hash.copy()
+        hashed.update(
+            b"%d %s %s %d %d %d %d" % (seq, campaign.encode(), currency.encode(), *values)
         )
-        self._sum += row + sum(v * c for v, c in zip(values, coefficients, strict=True))
+        self._sum += int.from_bytes(hashed.digest(), "little")
 
     def add_allocation(self, donation_seq: int, outflow_seq: int, amount: int) -> None:
         hashed = self._hash.copy()
-        hashed.update(b"%d\0%d" % (donation_seq, outflow_seq))
-        self._sum += amount * int.from_bytes(hashed.digest()[:_CHUNK], "little")
+        hashed.update(b"%d %d" % (donation_seq, outflow_seq))
+        self._sum += amount * int.from_bytes(hashed.digest(), "little")
 
     @property
     def value(self) -> int:
@@ -165,19 +160,29 @@ def load_links(session: Session) -> Links:
     return links
 
 
-def fund_movements(session: Session) -> sa.Result[Any]:
-    """Each entry's nonzero net posting to its own fund per currency, in seq order; a
-    donation also carries the seq of its last own fee (so its gift is kept until then)."""
+def fund_movements(session: Session, *, careful: bool) -> sa.Result[Any]:
+    """Each posting to a fund, in seq and line order, with its entry and whether the fund is
+    the entry's own (the replay sums an entry's own-fund postings per currency).
+
+    Both tables are read in primary-key order and merge-joined, so rows stream without a
+    sort. In the careful pass a donation also carries the seq of its last own fee, so its
+    gift is kept until then however early it is spent (an index probe per gift, which the
+    first pass does without; see :func:`replay_stream`).
+    """
     entry, posting = _ENTRIES.c, _POSTINGS.c
-    fee = _ENTRIES.alias("fee").c
-    charge = sa.func.substr(entry.ref, 1, sa.func.length(entry.ref) - len(rules.DONATION) - 1)
-    fee_until = (
-        sa.select(sa.func.max(fee.seq))
-        .where(fee.ref.in_([charge + f":{kind}" for kind in FEE_KINDS]))
-        .scalar_subquery()
-    )
-    delta = sa.cast(sa.func.sum(posting.amount), sa.BigInteger)
-    fund = sa.literal("campaign:") + entry.campaign + sa.literal(":fund")
+    fee_until: Any = sa.null()
+    if careful:
+        fee = _ENTRIES.alias("fee").c
+        charge = sa.func.substr(entry.ref, 1, sa.func.length(entry.ref) - len(_DONATION_SUFFIX))
+        fee_until = sa.case(
+            (
+                sa.and_(entry.kind == rules.DONATION, entry.ref.like(f"%{_DONATION_SUFFIX}")),
+                sa.select(sa.func.max(fee.seq))
+                .where(fee.ref.in_([charge + f":{kind}" for kind in FEE_KINDS]))
+                .scalar_subquery(),
+            ),
+            else_=None,
+        )
     query = (
         sa.select(
             entry.seq,
@@ -185,22 +190,18 @@ def fund_movements(session: Session) -> sa.Result[Any]:
             entry.kind,
             entry.reverses,
             entry.ref,
-            entry.occurred_at,
+            # Gifts and their fees rarely need their time (only a fee beyond its gift makes
+            # an outflow): it is read then, not parsed for every row.
+            sa.case((entry.kind.in_((rules.DONATION, *FEE_KINDS)), None), else_=entry.occurred_at),
             posting.currency,
-            delta,
-            sa.case(
-                (
-                    sa.and_(entry.kind == rules.DONATION, entry.ref.like(f"%:{rules.DONATION}")),
-                    fee_until,
-                ),
-                else_=None,
-            ),
+            posting.amount,
+            # Compared here rather than joined on, so the planner keeps the merge join.
+            posting.account == sa.literal("campaign:") + entry.campaign + sa.literal(":fund"),
+            fee_until,
         )
-        .select_from(_ENTRIES)
-        .join(_POSTINGS, sa.and_(posting.entry_seq == entry.seq, posting.account == fund))
-        .group_by(entry.seq, posting.currency)
-        .having(delta != 0)
-        .order_by(entry.seq, posting.currency)
+        .select_from(_POSTINGS.join(_ENTRIES, entry.seq == posting.entry_seq))
+        .where(posting.account.like("campaign:%:fund"))
+        .order_by(posting.entry_seq, posting.line)
     )
     return session.execute(query, execution_options=_STREAM)
 
@@ -307,66 +308,169 @@ def _add(amounts: dict[int, int], key: int, delta: int) -> None:
         amounts.pop(key, None)
 
 
+class _NeedsCareful(Exception):
+    """The first pass met a fee it cannot place without the careful pass."""
+
+
+def replay_stream(session: Session) -> StreamReplay:
+    """Replay the ledger once, or twice if the first pass cannot be sure.
+
+    The first pass remembers a gift's charge for a few thousand seqs, since a gift's fees
+    are sealed with it. A fee whose gift it no longer knows, or whose gift it already let go
+    (spent before the fee came), makes it start again in the careful pass, which asks the
+    database for each gift's last fee. Neither pass keeps more than the gifts in play.
+    """
+    links = load_links(session)
+    try:
+        return StreamReplay(session, links, careful=False).run()
+    except _NeedsCareful:
+        return StreamReplay(session, links, careful=True).run()
+
+
 class StreamReplay:
     """Replays every fund movement once: totals per book and the FIFO books, streaming."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, links: Links, *, careful: bool) -> None:
         secret = os.urandom(32)
         self.inflows = Fingerprint(secret)
         self.allocations = Fingerprint(secret[::-1])
-        self.links = load_links(session)
+        self.links = links
+        self.careful = careful
         self.totals: dict[tuple[str, str], list[int]] = {}
         self.stores: dict[tuple[str, str], StreamStore] = {}
         self.expiry: list[tuple[int, str, str, int]] = []
         self._books: dict[tuple[str, str], Book] = {}
-        self._fees_due: dict[str, int] = {}  # charge -> its donation, while a fee is due
-        self._fee_expiry: list[tuple[int, str]] = []
+        # charge -> (its donation, book): in the careful pass while a fee is due, in the
+        # first pass for _FEE_WINDOW seqs.
+        self._charges: dict[str, tuple[int, tuple[str, str]]] = {}
+        self._charge_expiry: list[tuple[int, str]] = []
+        self._unplaced: list[
+            tuple[int, str, str]
+        ] = []  # fees with no known gift: seq, campaign, charge
         self._session = session
         self.peak_gifts = 0
+        index = {name: i for i, name in enumerate(TOTAL_FIELDS)}
+        self._available = index["available"]
+        self._uncovered = index["uncovered"]
+        self._fields = {kind: (index[name], sign) for kind, (name, sign) in FIELD_OF_KIND.items()}
 
     def _donation_of(self, charge: str) -> int | None:
-        owner = self._fees_due.get(charge)
-        return owner if owner is not None else self.links.fee_owners.get(charge)
+        found = self._charges.get(charge)
+        return found[0] if found is not None else self.links.fee_owners.get(charge)
 
-    def run(self) -> None:
-        index = {name: i for i, name in enumerate(TOTAL_FIELDS)}
-        available = index["available"]
-        fields = {kind: (index[name], sign) for kind, (name, sign) in FIELD_OF_KIND.items()}
-        links = self.links.entries
+    def run(self) -> StreamReplay:
         movements: Any
-        with fund_movements(self._session) as movements:
-            for seq, campaign, kind, reverses, ref, at, currency, delta, fee_until in movements:
-                key = (campaign, currency)
-                totals = self.totals.get(key)
-                if totals is None:
-                    totals = self.totals[key] = [0] * (len(TOTAL_FIELDS) + 1)
-                    self.stores[key] = StreamStore(self, campaign, currency)
-                    self._books[key] = Book(self.stores[key], self.links.entry, self._donation_of)
-                totals[-1] = seq
-                totals[available] -= delta
-                effective = kind
-                if kind == rules.REVERSAL and reverses is not None:
-                    target = links.get(reverses)
-                    effective = target[0] if target is not None else kind
-                found = fields.get(effective)
-                if found is not None:
-                    totals[found[0]] += found[1] * delta
-                fee_due = fee_until is not None and fee_until > seq
-                if fee_due:
-                    charge = ref[: -len(rules.DONATION) - 1]
-                    self._fees_due[charge] = seq
-                    heapq.heappush(self._fee_expiry, (fee_until, charge))
-                store = self.stores[key]
-                self._books[key].apply(Movement(seq, kind, reverses, ref, at, delta))
-                if fee_due:
-                    store.keep(seq, fee_until)  # its own fee will come out of the gift
-                self._settle(store, seq)
+        entry: Any = None
+        sums: dict[str, int] = {}
+        with fund_movements(self._session, careful=self.careful) as movements:
+            for row in movements:
+                if not row[8]:
+                    continue  # a posting to another campaign's fund: not this entry's money
+                if entry is not None and row[0] == entry[0]:
+                    sums[row[6]] = sums.get(row[6], 0) + row[7]
+                    continue
+                if entry is not None:
+                    self._entry(entry, sums)
+                entry, sums = row, {row[6]: row[7]}
+            if entry is not None:
+                self._entry(entry, sums)
+        if self._unplaced:
+            self._check_unplaced()
         self.peak_gifts = max(self.peak_gifts, self._held())
         for store in self.stores.values():
             for inflow in store.inflows.values():
                 self.fingerprint(store, inflow)
             totals = self.totals[(store.campaign, store.currency)]
-            totals[index["uncovered"]] = store.uncovered()
+            totals[self._uncovered] = store.uncovered()
+        return self
+
+    def _entry(self, row: Any, sums: dict[str, int]) -> None:
+        seq, campaign, kind, reverses, ref, at = row[:6]
+        fee_until = row[9]
+        effective = kind
+        if kind == rules.REVERSAL and reverses is not None:
+            target = self.links.entries.get(reverses)
+            effective = target[0] if target is not None else kind
+        found = self._fields.get(effective)
+        for currency in sorted(sums) if len(sums) > 1 else sums:
+            delta = sums[currency]
+            if not delta:
+                continue
+            key = (campaign, currency)
+            totals = self.totals.get(key)
+            if totals is None:
+                totals = self.totals[key] = [0] * (len(TOTAL_FIELDS) + 1)
+                self.stores[key] = StreamStore(self, campaign, currency)
+                self._books[key] = Book(self.stores[key], self.links.entry, self._donation_of)
+            totals[-1] = seq
+            totals[self._available] -= delta
+            if found is not None:
+                totals[found[0]] += found[1] * delta
+            store, book = self.stores[key], self._books[key]
+            if kind == rules.DONATION:
+                book.gift(seq, -delta)
+                self._remember_charge(store, seq, ref, fee_until)
+            elif not (kind in FEE_KINDS and self._own_fee(store, book, seq, kind, ref, delta)):
+                when = at if at is not None else self._occurred_at(seq)
+                book.apply(Movement(seq, kind, reverses, ref, when, delta))
+            self._settle(store, seq)
+
+    def _remember_charge(
+        self, store: StreamStore, seq: int, ref: str | None, fee_until: int | None
+    ) -> None:
+        if ref is None or not ref.endswith(_DONATION_SUFFIX):
+            return
+        if self.careful:
+            if fee_until is None or fee_until <= seq:
+                return
+            store.keep(seq, fee_until)  # its own fee will come out of the gift: keep it
+        else:
+            fee_until = seq + _FEE_WINDOW
+        charge = ref[: -len(_DONATION_SUFFIX)]
+        self._charges[charge] = (seq, (store.campaign, store.currency))
+        heapq.heappush(self._charge_expiry, (fee_until, charge))
+
+    def _own_fee(
+        self, store: StreamStore, book: Book, seq: int, kind: str, ref: str | None, delta: int
+    ) -> bool:
+        """A fee its gift bears whole, applied as :meth:`Book.apply` would; False if not."""
+        charge = charge_of(ref, kind)
+        if charge is None:
+            return False
+        found = self._charges.get(charge)
+        if found is None:
+            if not self.careful and charge not in self.links.fee_owners:
+                self._unplaced.append((seq, store.campaign, charge))
+            return False
+        owner, book_key = found
+        if owner >= seq:
+            return False
+        if store.inflow(owner) is None:
+            if not self.careful and book_key == (store.campaign, store.currency):
+                raise _NeedsCareful  # its gift was spent and let go before the fee came
+            return False
+        return book.own_fee(owner, delta)
+
+    def _check_unplaced(self) -> None:
+        """Fees whose gift the first pass did not know: is any gift an earlier donation of
+        the same campaign? Then the first pass may have let it go too early."""
+        wanted = {
+            f"{charge}{_DONATION_SUFFIX}": (seq, campaign)
+            for seq, campaign, charge in self._unplaced
+        }
+        refs = sorted(wanted)
+        for start in range(0, len(refs), 500):
+            for seq, campaign, ref in self._session.execute(
+                sa.select(_ENTRIES.c.seq, _ENTRIES.c.campaign, _ENTRIES.c.ref).where(
+                    _ENTRIES.c.ref.in_(refs[start : start + 500])
+                )
+            ):
+                fee_seq, fee_campaign = wanted[ref]
+                if seq < fee_seq and campaign == fee_campaign:
+                    raise _NeedsCareful
+
+    def _occurred_at(self, seq: int) -> Any:
+        return self._session.scalar(sa.select(_ENTRIES.c.occurred_at).where(_ENTRIES.c.seq == seq))
 
     def _settle(self, store: StreamStore, seq: int) -> None:
         if store.drained:
@@ -376,9 +480,9 @@ class StreamReplay:
         while self.expiry and self.expiry[0][0] <= seq:
             _, campaign, currency, gift = heapq.heappop(self.expiry)
             self.stores[(campaign, currency)].release(gift, seq)
-        while self._fee_expiry and self._fee_expiry[0][0] <= seq:
-            _, charge = heapq.heappop(self._fee_expiry)
-            self._fees_due.pop(charge, None)
+        while self._charge_expiry and self._charge_expiry[0][0] <= seq:
+            _, charge = heapq.heappop(self._charge_expiry)
+            self._charges.pop(charge, None)
         if seq % 4096 == 0:
             self.peak_gifts = max(self.peak_gifts, self._held())
 
