@@ -1,11 +1,26 @@
 """Derived figures recomputed from the entries alone: the check and the rebuild.
 
-``giving ledger verify`` trusts no stored figure: :func:`check_figures` replays every entry
-in seq order through the rules the sequencer applies (giving/ledger/figures.py and
-giving/ledger/fifo.py), in memory, and names the first stored row that differs.
-:func:`rebuild_figures` writes the replay over the stored tables (migration 0009 uses it to
-fill them for an existing ledger). Memory grows with the number of gifts (one small record
-each), not with the postings.
+``giving ledger verify`` trusts no stored figure. :func:`check_figures` must cost seconds
+and a flat amount of memory at a million gifts, so each table is checked where that is
+cheapest, and never by holding a whole table:
+
+* ``ledger_campaign_stats`` and ``ledger_campaign_donors``: a GROUP BY (COUNT DISTINCT) and
+  a DISTINCT of the entries, compared with the stored rows by a join and an EXCEPT in the
+  database, which returns only the first row that differs;
+* ``ledger_campaign_totals`` and the FIFO book: one streaming replay in seq order through
+  the rules the sequencer applies (giving/ledger/figures_stream.py, giving/ledger/fifo.py).
+  It holds the gifts still in play (those with money left, or that a later entry will take
+  back from or return money to) and the outflows, and forgets a gift once nothing can
+  touch it again. Totals and outflows are then compared row by row; gifts and allocations,
+  most of them long forgotten, by a keyed fingerprint of the stored table streamed once.
+
+Only when a fingerprint differs is the ledger replayed again in memory, as the check used
+to do, to name the first gift or allocation that differs: a failing check may cost what the
+old one did, a passing one does not.
+
+:func:`rebuild_figures` writes that in-memory replay over the stored tables (migration 0009
+uses it to fill them for an existing ledger); its memory grows with the gifts (one small
+record each), which a rewrite of every row needs anyway.
 """
 
 from __future__ import annotations
@@ -88,7 +103,8 @@ def _fund_movements(session: Session) -> Iterator[Any]:
 
 
 def replay_ledger(session: Session) -> Replayed:
-    """Recompute every derived figure from the entries alone, in memory."""
+    """Recompute every derived figure from the entries alone, in memory: for the rebuild,
+    and to name the row that differs once a fingerprint says one does."""
     result = Replayed()
     entries: dict[int, tuple[str, int | None, str | None]] = {}
     donations: dict[str, int] = {}
