@@ -296,6 +296,10 @@ def test_rows_missing_or_extra_in_every_table_fail(session: Session) -> None:
             sa.insert(CampaignDonor).values(campaign=campaign, donor_commitment="f" * 64),
             f"ledger_campaign_donors differs for campaign {campaign}",
         ),
+        (
+            sa.insert(CampaignDonor).values(campaign=empty, donor_commitment="e" * 64),
+            f"ledger_campaign_donors differs for campaign {empty}",
+        ),
         (sa.delete(FifoInflow).where(FifoInflow.seq == seqs["spent"]), "gift seq"),
         (
             sa.delete(FifoOutflow).where(FifoOutflow.seq == seqs["spending"]),
