@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import heapq
 import os
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, cast
@@ -50,6 +51,7 @@ from giving.ledger.models import LedgerEntry, LedgerPosting
 _PRIME = (1 << 89) - 1  # a Mersenne prime: fingerprints are sums modulo it
 _CHUNK = 12  # bytes of hash per coefficient (96 bits, reduced modulo the 89-bit prime)
 _STREAM = {"stream_results": True, "yield_per": 5000}
+DONATION, REVERSAL = rules.DONATION, rules.REVERSAL
 _DONATION_SUFFIX = f":{rules.DONATION}"
 _FEE_WINDOW = 4096  # seqs for which a gift's charge is remembered, for its own fees
 _ENTRIES = cast(sa.Table, LedgerEntry.__table__)
@@ -339,11 +341,12 @@ class StreamReplay:
         self.totals: dict[tuple[str, str], list[int]] = {}
         self.stores: dict[tuple[str, str], StreamStore] = {}
         self.expiry: list[tuple[int, str, str, int]] = []
-        self._books: dict[tuple[str, str], Book] = {}
         # charge -> (its donation, book): in the careful pass while a fee is due, in the
         # first pass for _FEE_WINDOW seqs.
         self._charges: dict[str, tuple[int, tuple[str, str]]] = {}
-        self._charge_expiry: list[tuple[int, str]] = []
+        self._charge_expiry: deque[tuple[int, str]] = deque()  # first pass
+        self._fee_heap: list[tuple[int, str]] = []  # careful pass: fees come in any order
+        self._book_state: dict[tuple[str, str], tuple[list[int], StreamStore, Book]] = {}
         self._unplaced: list[
             tuple[int, str, str]
         ] = []  # fees with no known gift: seq, campaign, charge
@@ -351,6 +354,7 @@ class StreamReplay:
         self.peak_gifts = 0
         index = {name: i for i, name in enumerate(TOTAL_FIELDS)}
         self._available = index["available"]
+        self._gross = index["gross_raised"]
         self._uncovered = index["uncovered"]
         self._fields = {kind: (index[name], sign) for kind, (name, sign) in FIELD_OF_KIND.items()}
 
@@ -361,17 +365,19 @@ class StreamReplay:
     def run(self) -> StreamReplay:
         movements: Any
         entry: Any = None
-        sums: dict[str, int] = {}
+        sums: dict[str, int] | None = None  # only for an entry with several fund postings
         with fund_movements(self._session, careful=self.careful) as movements:
             for row in movements:
                 if not row[8]:
                     continue  # a posting to another campaign's fund: not this entry's money
-                if entry is not None and row[0] == entry[0]:
-                    sums[row[6]] = sums.get(row[6], 0) + row[7]
-                    continue
                 if entry is not None:
+                    if row[0] == entry[0]:
+                        if sums is None:
+                            sums = {entry[6]: entry[7]}
+                        sums[row[6]] = sums.get(row[6], 0) + row[7]
+                        continue
                     self._entry(entry, sums)
-                entry, sums = row, {row[6]: row[7]}
+                entry, sums = row, None
             if entry is not None:
                 self._entry(entry, sums)
         if self._unplaced:
@@ -384,51 +390,71 @@ class StreamReplay:
             totals[self._uncovered] = store.uncovered()
         return self
 
-    def _entry(self, row: Any, sums: dict[str, int]) -> None:
-        seq, campaign, kind, reverses, ref, at = row[:6]
-        fee_until = row[9]
-        effective = kind
-        if kind == rules.REVERSAL and reverses is not None:
-            target = self.links.entries.get(reverses)
-            effective = target[0] if target is not None else kind
-        found = self._fields.get(effective)
-        for currency in sorted(sums) if len(sums) > 1 else sums:
-            delta = sums[currency]
-            if not delta:
-                continue
-            key = (campaign, currency)
-            totals = self.totals.get(key)
-            if totals is None:
-                totals = self.totals[key] = [0] * (len(TOTAL_FIELDS) + 1)
-                self.stores[key] = StreamStore(self, campaign, currency)
-                self._books[key] = Book(self.stores[key], self.links.entry, self._donation_of)
-            totals[-1] = seq
-            totals[self._available] -= delta
+    def _entry(self, row: Any, sums: dict[str, int] | None) -> None:
+        if sums is None:
+            if row[7]:
+                self._movement(row, row[6], row[7])
+            return
+        for currency in sorted(sums):
+            if sums[currency]:
+                self._movement(row, currency, sums[currency])
+
+    def _movement(self, row: Any, currency: str, delta: int) -> None:
+        seq, campaign, kind, reverses, ref, at, _, _, _, fee_until = row
+        key = (campaign, currency)
+        book_state = self._book_state.get(key)
+        if book_state is None:
+            store = self.stores[key] = StreamStore(self, campaign, currency)
+            book_state = self._book_state[key] = (
+                [0] * (len(TOTAL_FIELDS) + 1),
+                store,
+                Book(store, self.links.entry, self._donation_of),
+            )
+            self.totals[key] = book_state[0]
+        totals, store, book = book_state
+        totals[-1] = seq
+        totals[self._available] -= delta
+        if kind == DONATION:
+            totals[self._gross] -= delta
+            book.gift(seq, -delta)
+            if ref is not None and ref.endswith(_DONATION_SUFFIX):
+                self._remember_charge(store, seq, ref, fee_until)
+        else:
+            effective = kind
+            if kind == REVERSAL and reverses is not None:
+                target = self.links.entries.get(reverses)
+                effective = target[0] if target is not None else kind
+            found = self._fields.get(effective)
             if found is not None:
                 totals[found[0]] += found[1] * delta
-            store, book = self.stores[key], self._books[key]
-            if kind == rules.DONATION:
-                book.gift(seq, -delta)
-                self._remember_charge(store, seq, ref, fee_until)
-            elif not (kind in FEE_KINDS and self._own_fee(store, book, seq, kind, ref, delta)):
+            if not (kind in FEE_KINDS and self._own_fee(store, book, seq, kind, ref, delta)):
                 when = at if at is not None else self._occurred_at(seq)
                 book.apply(Movement(seq, kind, reverses, ref, when, delta))
+        if (
+            store.drained
+            or (self.expiry and self.expiry[0][0] <= seq)
+            or (self._charge_expiry and self._charge_expiry[0][0] <= seq)
+            or (self._fee_heap and self._fee_heap[0][0] <= seq)
+        ):
             self._settle(store, seq)
+        if not seq & 4095:
+            self.peak_gifts = max(self.peak_gifts, self._held())
 
     def _remember_charge(
-        self, store: StreamStore, seq: int, ref: str | None, fee_until: int | None
+        self, store: StreamStore, seq: int, ref: str, fee_until: int | None
     ) -> None:
-        if ref is None or not ref.endswith(_DONATION_SUFFIX):
-            return
         if self.careful:
             if fee_until is None or fee_until <= seq:
                 return
             store.keep(seq, fee_until)  # its own fee will come out of the gift: keep it
         else:
-            fee_until = seq + _FEE_WINDOW
+            fee_until = seq + _FEE_WINDOW  # rising with seq: the queue stays in order
         charge = ref[: -len(_DONATION_SUFFIX)]
         self._charges[charge] = (seq, (store.campaign, store.currency))
-        heapq.heappush(self._charge_expiry, (fee_until, charge))
+        if self.careful:
+            heapq.heappush(self._fee_heap, (fee_until, charge))
+        else:
+            self._charge_expiry.append((fee_until, charge))
 
     def _own_fee(
         self, store: StreamStore, book: Book, seq: int, kind: str, ref: str | None, delta: int
@@ -481,10 +507,9 @@ class StreamReplay:
             _, campaign, currency, gift = heapq.heappop(self.expiry)
             self.stores[(campaign, currency)].release(gift, seq)
         while self._charge_expiry and self._charge_expiry[0][0] <= seq:
-            _, charge = heapq.heappop(self._charge_expiry)
-            self._charges.pop(charge, None)
-        if seq % 4096 == 0:
-            self.peak_gifts = max(self.peak_gifts, self._held())
+            self._charges.pop(self._charge_expiry.popleft()[1], None)
+        while self._fee_heap and self._fee_heap[0][0] <= seq:
+            self._charges.pop(heapq.heappop(self._fee_heap)[1], None)
 
     def _held(self) -> int:
         return sum(len(store.inflows) for store in self.stores.values())
