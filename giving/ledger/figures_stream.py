@@ -310,6 +310,16 @@ def _add(amounts: dict[int, int], key: int, delta: int) -> None:
         amounts.pop(key, None)
 
 
+class _Later:
+    """The time of entry ``seq``, not read yet: a fee's time is needed only if it makes an
+    outflow, and then it is read after the pass, for those few, in one query."""
+
+    __slots__ = ("seq",)
+
+    def __init__(self, seq: int) -> None:
+        self.seq = seq
+
+
 class _NeedsCareful(Exception):
     """The first pass met a fee it cannot place without the careful pass."""
 
@@ -382,6 +392,7 @@ class StreamReplay:
                 self._entry(entry, sums)
         if self._unplaced:
             self._check_unplaced()
+        self._resolve_times()
         self.peak_gifts = max(self.peak_gifts, self._held())
         for store in self.stores.values():
             for inflow in store.inflows.values():
@@ -428,7 +439,7 @@ class StreamReplay:
             if found is not None:
                 totals[found[0]] += found[1] * delta
             if not (kind in FEE_KINDS and self._own_fee(store, book, seq, kind, ref, delta)):
-                when = at if at is not None else self._occurred_at(seq)
+                when: Any = at if at is not None else _Later(seq)
                 book.apply(Movement(seq, kind, reverses, ref, when, delta))
         if (
             store.drained
@@ -495,8 +506,22 @@ class StreamReplay:
                 if seq < fee_seq and campaign == fee_campaign:
                     raise _NeedsCareful
 
-    def _occurred_at(self, seq: int) -> Any:
-        return self._session.scalar(sa.select(_ENTRIES.c.occurred_at).where(_ENTRIES.c.seq == seq))
+    def _resolve_times(self) -> None:
+        """Give the outflows made by a gift's fee the fee's time, read now for those few."""
+        later = {
+            cast(_Later, outflow.occurred_at).seq: outflow
+            for store in self.stores.values()
+            for outflow in store.outflows.values()
+            if isinstance(cast(Any, outflow.occurred_at), _Later)
+        }
+        wanted = sorted(later)
+        for start in range(0, len(wanted), 500):
+            for seq, at in self._session.execute(
+                sa.select(_ENTRIES.c.seq, _ENTRIES.c.occurred_at).where(
+                    _ENTRIES.c.seq.in_(wanted[start : start + 500])
+                )
+            ):
+                later[seq].occurred_at = at
 
     def _settle(self, store: StreamStore, seq: int) -> None:
         if store.drained:
