@@ -6,7 +6,7 @@ oldest gifts that still have money left. The book is kept incrementally (DESIGN 
 derived figure that is rebuilt from the ledger and checked): each sealed entry's effect on
 the fund is applied once, in seq order, by the rules below, so a page reads the result
 instead of replaying the campaign's whole history. ``giving ledger verify`` replays every
-entry through the same rules in memory and compares.
+entry through the same rules (giving/ledger/figures_stream.py) and compares.
 
 The rules, by what an entry's fund movement belongs to:
 
@@ -28,8 +28,10 @@ Invariants (property-tested): no gift pays more than it has, no outflow is paid 
 cost, ``own_fees + remaining + paid out = gross - taken_back`` for every gift, and the money
 left in all gifts less everything uncovered is the fund's balance.
 
-Storage is behind :class:`BookStore`: :class:`MemoryStore` for replays, and the database
-store in giving/ledger/figures.py, which loads only the rows an entry touches.
+Storage is behind :class:`BookStore`: :class:`MemoryStore` for the rebuild and the pure
+allocator, the streaming store of giving/ledger/figures_stream.py for the check (only the
+gifts still in play), and the database store in giving/ledger/figures.py, which loads only
+the rows an entry touches.
 """
 
 from __future__ import annotations
@@ -170,6 +172,22 @@ class Book:
                 self._outflow_up(target, group, m.fund_delta, m.occurred_at)
             else:
                 self._outflow_down(target, -m.fund_delta)
+
+    def gift(self, seq: int, gross: int) -> None:
+        """A donation's own movement: what :meth:`apply` does for it, without the lookups
+        (a replay of a million gifts spends most of its time here)."""
+        self._donation(seq, gross)
+
+    def own_fee(self, donation: int, amount: int) -> bool:
+        """Take a fee the gift bears from it whole, if it has that much left (then no
+        outflow is made and the fee's time is not needed); False leaves it to :meth:`apply`."""
+        inflow = self._inflow(donation)
+        if amount <= 0 or inflow.remaining < amount:
+            return False
+        inflow.own_fees += amount
+        inflow.remaining -= amount
+        self.store.inflow_changed(inflow)
+        return True
 
     # ---------------------------------------------------------------- the rules
 

@@ -12,7 +12,7 @@ reads and writes only the rows those entries touch:
 * ``ledger_fifo_*``: the first-in-first-out book of giving/ledger/fifo.py.
 
 Nothing here is a source of truth: giving/ledger/figures_replay.py replays every entry from
-scratch through the same rules in memory and names the first stored figure that differs
+scratch through the same rules, streaming, and names the first stored figure that differs
 (``giving ledger verify`` calls it), or rewrites the tables from that replay.
 """
 
