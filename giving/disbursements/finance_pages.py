@@ -42,6 +42,7 @@ from giving.disbursements.uploads import (
 from giving.errors import DomainError, NotFound, PermissionDenied
 from giving.forms_util import attach_error, form_error_status
 from giving.hosts.services import host_of
+from giving.impact import access as registry_access
 from giving.impact import links
 from giving.money import Money
 from giving.web import db_session, login_required
@@ -64,6 +65,24 @@ def _context(campaign: Campaign) -> dict[str, Any]:
         "host": host_of(session, campaign),
         "can_request": can_request(actor, campaign),
         "can_decide": can_decide(session, actor, campaign),
+    }
+
+
+def _children(campaign: Campaign, disbursement: Disbursement | None = None) -> dict[str, Any]:
+    """The registry's children for a page's checkboxes and selects, ticked where
+    ``disbursement`` reached them: listed once per page, and that listing is logged as a
+    read, here, before the template formats it. Readers the registry is closed to get none."""
+    session = db_session()
+    actor = require_actor()
+    if not registry_access.can_view_registry(session, actor, campaign):
+        return {"child_choices": [], "can_manage_registry": False}
+    with transaction(session):
+        choices = links.link_choices(
+            session, actor=actor, campaign=campaign, disbursement=disbursement
+        )
+    return {
+        "child_choices": choices,
+        "can_manage_registry": registry_access.can_manage_registry(actor, campaign),
     }
 
 
@@ -161,12 +180,17 @@ def new_request(public_id: str) -> ResponseReturnValue:
             if exc.status_code in (403, 404):
                 raise
             attach_upload_error(form, exc, places)
-            page = render_template("disbursements/request.html", form=form, **_context(campaign))
+            page = render_template(
+                "disbursements/request.html", form=form, **_context(campaign), **_children(campaign)
+            )
             return page, form_error_status(exc)
         flash(_("Your request is sent; a finance member of the host will decide on it."), "success")
         return redirect(detail_url(disbursement))
     status = 400 if form.is_submitted() else 200
-    return render_template("disbursements/request.html", form=form, **_context(campaign)), status
+    page = render_template(
+        "disbursements/request.html", form=form, **_context(campaign), **_children(campaign)
+    )
+    return page, status
 
 
 def detail_url(disbursement: Disbursement) -> str:
@@ -216,6 +240,7 @@ def detail_page(
         available=services.available_balance(db_session(), campaign),
         is_requester=require_actor().id == disbursement.requested_by_id,
         **_context(campaign),
+        **_children(campaign, disbursement),
     )
     return page, status
 

@@ -11,17 +11,15 @@ from __future__ import annotations
 from typing import Any, cast
 
 import sqlalchemy as sa
-from flask import Blueprint, Flask, Response, g, jsonify, request
+from flask import Blueprint, Flask, Response, jsonify, request
 from flask.blueprints import BlueprintSetupState
 from flask.typing import ResponseReturnValue
 from flask_babel import lazy_gettext as _l
 
-from giving.accounts.current import current_actor
 from giving.campaigns import queries as campaign_queries
 from giving.campaigns.models import Campaign
 from giving.config import current_settings
 from giving.disbursements.models import Disbursement
-from giving.impact import access, links
 from giving.impact import registry_pages as pages
 from giving.impact.figures import ImpactFigures, campaign_figures, count_text, public_count
 from giving.impact.keyring import field_cipher, install_cipher
@@ -120,37 +118,6 @@ _ACCESS_LABELS = {
     AccessKind.VIEWED: _l("Opened the full record"),
     AccessKind.EDIT_FORM: _l("Opened it for editing"),
 }
-
-
-@bp.app_template_global("can_manage_registry")
-def _can_manage_registry(campaign: Campaign) -> bool:
-    return access.can_manage_registry(current_actor(), campaign)
-
-
-@bp.app_template_global("child_link_choices")
-def _child_link_choices(
-    campaign: Campaign, disbursement: Disbursement | None = None
-) -> list[links.ChildChoice]:
-    """The children checkboxes for a disbursement's pages; the listing is logged once a page.
-
-    A request page lists the children up to three times (children reached, the "shows a
-    child" select, the evidence upload slots); one read row per page view is the truth.
-    """
-    session = db_session()
-    actor = current_actor()
-    if not access.can_view_registry(session, actor, campaign):
-        return []
-    logged: set[int] = g.setdefault("children_listing_logged", set())
-    choices = links.link_choices(
-        session,
-        actor=actor,
-        campaign=campaign,
-        disbursement=disbursement,
-        log=campaign.id not in logged,
-    )
-    logged.add(campaign.id)
-    session.commit()
-    return choices
 
 
 @bp.app_template_global("disbursement_reaches_children")
