@@ -19,6 +19,7 @@ from giving.campaigns.queries import campaign_or_404
 from giving.db import transaction
 from giving.errors import Conflict, DomainError, PermissionDenied
 from giving.forms_util import attach_error, form_error_status
+from giving.hosts.services import host_of
 from giving.storage import app_storage
 from giving.web import db_session, login_required
 
@@ -141,6 +142,7 @@ def _manage_page(
             "campaigns/manage.html",
             campaign=campaign,
             late_gifts=late_gift_flags(db_session(), [campaign.id]),
+            host=host_of(db_session(), campaign),
             action_error=action_error,
             update_form=update_form or UpdateForm(prefix="update", formdata=None),
             invite_form=invite_form or InviteForm(prefix="invite", formdata=None),

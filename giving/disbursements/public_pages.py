@@ -22,6 +22,7 @@ from giving.disbursements.evidence import ACCEPTED_TYPES
 from giving.disbursements.models import EvidenceFile
 from giving.disbursements.uploads import evidence_storage
 from giving.hosts.services import host_of
+from giving.impact.queries import disbursements_reaching_children
 from giving.inputs import INT32_MAX
 from giving.web import db_session
 
@@ -39,6 +40,7 @@ def spending(slug: str) -> ResponseReturnValue:
         campaign=campaign,
         host=host_of(session, campaign),
         disbursements=page.items,
+        reaching_children=disbursements_reaching_children(session, [d.id for d in page.items]),
         older_than=page.older_than,
         paged=request.args.get("before") is not None,
         money_flow=queries.campaign_money_flow(session, campaign),

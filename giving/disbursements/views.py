@@ -4,20 +4,17 @@ Private pages (the campaign's books) live under ``/finance/<public id>`` and are
 ``finance_pages`` and ``evidence_pages``; the public spending page and evidence files in
 ``public_pages``. The partials ``disbursements/_budget.html`` and ``_money_flow.html`` can be
 included from other packages' pages, which pass the figures in; ``_where_money_went.html``
-(receipts) and ``_manage_links.html`` still read through the template globals below.
+(receipts) still reads through the template global below.
 """
 
 from __future__ import annotations
 
 from flask import Blueprint
 
-from giving.campaigns.models import Campaign
 from giving.disbursements import evidence_pages as ev
 from giving.disbursements import finance_pages as fin
 from giving.disbursements import public_pages as pub
 from giving.disbursements import queries
-from giving.hosts.models import HostOrganisation
-from giving.hosts.services import host_of
 from giving.web import db_session
 
 bp = Blueprint("disbursements", __name__)
@@ -58,11 +55,6 @@ bp.add_url_rule(
     ev.declare_shows_children,
     methods=_POST,
 )
-
-
-@bp.app_template_global("campaign_host")
-def _campaign_host(campaign: Campaign) -> HostOrganisation | None:
-    return host_of(db_session(), campaign)
 
 
 @bp.app_template_global("donation_trace")

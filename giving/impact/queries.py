@@ -9,7 +9,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from giving.impact.models import BeneficiaryChild, ChildAccessLog
+from giving.impact.models import BeneficiaryChild, ChildAccessLog, DisbursementBeneficiary
 
 
 def registered_codes(session: Session, campaign_id: int) -> list[str]:
@@ -45,3 +45,16 @@ def access_log(session: Session, campaign_id: int, *, limit: int = 200) -> list[
             .limit(limit)
         )
     )
+
+
+def disbursements_reaching_children(session: Session, disbursement_ids: list[int]) -> set[int]:
+    """Which of these disbursements reached at least one registered child (one query for a
+    page of payments; the public learns only that, never who or how many)."""
+    if not disbursement_ids:
+        return set()
+    rows = session.scalars(
+        sa.select(DisbursementBeneficiary.disbursement_id)
+        .where(DisbursementBeneficiary.disbursement_id.in_(disbursement_ids))
+        .distinct()
+    )
+    return set(rows)

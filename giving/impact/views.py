@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-import sqlalchemy as sa
 from flask import Blueprint, Flask, Response, jsonify, request
 from flask.blueprints import BlueprintSetupState
 from flask.typing import ResponseReturnValue
@@ -19,11 +18,10 @@ from flask_babel import lazy_gettext as _l
 from giving.campaigns import queries as campaign_queries
 from giving.campaigns.models import Campaign
 from giving.config import current_settings
-from giving.disbursements.models import Disbursement
 from giving.impact import registry_pages as pages
 from giving.impact.figures import ImpactFigures, campaign_figures, count_text, public_count
 from giving.impact.keyring import field_cipher, install_cipher
-from giving.impact.models import AccessKind, AgeBand, DisbursementBeneficiary, Need, Sex
+from giving.impact.models import AccessKind, AgeBand, Need, Sex
 from giving.web import db_session
 
 __all__ = ["bp", "field_cipher"]
@@ -118,14 +116,3 @@ _ACCESS_LABELS = {
     AccessKind.VIEWED: _l("Opened the full record"),
     AccessKind.EDIT_FORM: _l("Opened it for editing"),
 }
-
-
-@bp.app_template_global("disbursement_reaches_children")
-def _disbursement_reaches_children(disbursement: Disbursement) -> bool:
-    return bool(
-        db_session().scalar(
-            sa.select(sa.func.count())
-            .select_from(DisbursementBeneficiary)
-            .where(DisbursementBeneficiary.disbursement_id == disbursement.id)
-        )
-    )
