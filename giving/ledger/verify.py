@@ -1,18 +1,27 @@
 """``giving ledger verify``: recompute the whole ledger from its rows and compare everything.
 
-For every entry, in seq order, it rebuilds the leaf record from the stored columns and
-postings (canonical.leaf_record), hashes it, and checks the stored leaf hash, the link to the
-previous chain hash, the chain hash, the balance of the postings, the gap-free seq and the
-stored Merkle nodes the entry completes; at each checkpoint's size it compares the tree head
-with the checkpoint, whose signature and note it also checks; finally it looks for postings
-that belong to no entry. It stops at the first problem and names it.
+For every entry, in seq order, it rebuilds the leaf from the stored columns and postings,
+hashes it, and checks the stored leaf hash, the link to the previous chain hash, the chain
+hash, the balance of the postings, the gap-free seq and the stored Merkle nodes the entry
+completes; at each checkpoint's size it compares the tree head with the checkpoint, whose
+signature and note it also checks; finally it looks for postings that belong to no entry. It
+stops at the first problem and names it.
 
-Memory stays O(log n) (the frontier) however long the ledger is: entries (each with its
-postings aggregated by the database) and nodes come from two ordered server-side cursors
-read side by side. On a big ledger, rebuilding and hashing leaves, most of the CPU time, is
-spread over worker processes in bounded chunks (giving/ledger/leafhash.py), while chaining,
-the tree and every comparison stay in order here, so the first problem reported is still
-the one with the lowest seq.
+Two readers feed the same in-order checks (``_check_chain_and_tree``), and memory stays flat
+with either: the frontier is O(log n) and rows arrive in bounded batches.
+
+* On PostgreSQL, giving/ledger/verify_postgres.py reads entries, postings and nodes as three
+  plain index scans through server-side cursors, fetched by a thread while this one hashes,
+  so the server and Python each keep a core busy; leaves are written by
+  giving/ledger/fastleaf.py. A million entries took 45 s with the generic reader and take
+  about a sixth of that in CPU now (bench/ledger.py prints both). Where the fast builder
+  cannot vouch for a leaf, or its hash differs from the stored one, the reference path
+  (canonical.leaf_record) decides, so every verdict and message is the generic reader's.
+* Elsewhere (SQLite), and when worker processes are asked for, entries come with their
+  postings aggregated by the database, and leaves are rebuilt by leaf_record, in worker
+  processes in bounded chunks if asked (giving/ledger/leafhash.py); chaining, the tree and
+  the comparisons stay in order here, so the first problem reported is still the one with
+  the lowest seq.
 """
 
 from __future__ import annotations
@@ -136,8 +145,9 @@ def verify_ledger(
         last = connection.scalar(sa.select(sa.func.max(LedgerEntry.seq)))
         cpus = os.cpu_count() or 1
         # The reading process and the database need a core each; measured on two cores,
-        # workers only competed with them (bench/ledger.py prints both ways). On PostgreSQL
-        # the fast reader, one process, beat the generic one with workers.
+        # workers only competed with them (bench/ledger.py prints both ways). PostgreSQL's
+        # reader needs none: the generic reader's aggregating query alone keeps the server
+        # busier than the fast reader's whole run.
         big = last is not None and last + 1 >= PARALLEL_FROM
         workers = min(cpus - 2, 8) if big and cpus >= 4 and not postgres else 0
     if postgres and fast and workers == 0:
