@@ -19,7 +19,10 @@ that alternate the modes, and prints each mode's median and its ratio to the raw
            counts entries sealed, from the first queued to the last sealed.
 
 Then it loads ledgers of --sizes entries (through the sealing core, in batches) and times
-``verify_ledger`` over each. PostgreSQL needs a server URL the user may CREATE DATABASE on
+``verify_ledger`` over each, with each reader (--verify-readers: on PostgreSQL the fast one
+and the generic one SQLite uses) and worker count, printing wall and CPU time, the database
+backend's CPU and verify's own peak RSS. A kept database holds one size: to compare 100,000
+with 1,000,000 entries keep two (--keep giving_bench_verify_100k --sizes 100000). PostgreSQL needs a server URL the user may CREATE DATABASE on
 (--postgres-url, default the local test server); scratch databases are dropped afterwards.
 """
 
@@ -286,7 +289,7 @@ def load_ledger(factory: sessionmaker[Session], size: int, *, batch: int = 5_000
     return time.perf_counter() - began
 
 
-def verify_time(factory: sessionmaker[Session], workers: int) -> dict[str, float]:
+def verify_time(factory: sessionmaker[Session], workers: int, fast: bool) -> dict[str, float]:
     """Wall and CPU seconds, entries and memory of one verify.
 
     ``cpu`` is this process and its workers; ``db_cpu`` the PostgreSQL backend serving the
@@ -302,7 +305,7 @@ def verify_time(factory: sessionmaker[Session], workers: int) -> dict[str, float
         db_before = _process_cpu(backend)
         began = time.perf_counter()
         cpu_before = _cpu_seconds()
-        report = verify_ledger(session, None, workers=workers)
+        report = verify_ledger(session, None, workers=workers, fast=fast)
         wall, cpu = time.perf_counter() - began, _cpu_seconds() - cpu_before
         db_cpu = _process_cpu(backend) - db_before if db_before >= 0 else -1.0
     return {
@@ -430,19 +433,23 @@ def bench_verify(engine: Engine, factory: sessionmaker[Session], args: argparse.
             loaded = load_ledger(factory, size)
             print(f"    loading to {size:,} took {loaded:.1f} s")
             existing = size
-        for workers in [int(w) for w in args.verify_workers.split(",")]:
-            # verify_ledger's choice: on PostgreSQL, workers mean the generic reader.
-            reader = "fast" if engine.dialect.name == "postgresql" and not workers else "generic"
-            for round_ in range(args.verify_rounds):
-                run = verify_time(factory, workers)
-                entries, seconds = int(run["entries"]), run["wall"]
-                db = f", database CPU {run['db_cpu']:.1f} s" if run["db_cpu"] >= 0 else ""
-                print(
-                    f"    verify {entries:,} entries, {reader} reader, {workers} workers, "
-                    f"round {round_ + 1}: wall {seconds:.1f} s ({entries / seconds:,.0f}/s), "
-                    f"CPU {run['cpu']:.1f} s{db}, peak RSS {run['rss']:.0f} MiB "
-                    f"(from {run['rss_before']:.0f}), load {os.getloadavg()[0]:.2f}"
-                )
+        postgres = engine.dialect.name == "postgresql"
+        for reader in args.verify_readers.split(","):
+            for workers in [int(w) for w in args.verify_workers.split(",")]:
+                # verify_ledger's choice: on PostgreSQL, workers mean the generic reader.
+                if reader == "fast" and (workers or not postgres):
+                    continue
+                for round_ in range(args.verify_rounds):
+                    run = verify_time(factory, workers, fast=reader == "fast")
+                    entries, seconds = int(run["entries"]), run["wall"]
+                    db = f", database CPU {run['db_cpu']:.1f} s" if run["db_cpu"] >= 0 else ""
+                    print(
+                        f"    verify {entries:,} entries, {reader} reader, {workers} workers, "
+                        f"round {round_ + 1}: wall {seconds:.1f} s "
+                        f"({entries / seconds:,.0f}/s), CPU {run['cpu']:.1f} s{db}, "
+                        f"peak RSS {run['rss']:.0f} MiB (from {run['rss_before']:.0f}), "
+                        f"load {os.getloadavg()[0]:.2f}"
+                    )
     engine.dispose()
 
 
@@ -464,6 +471,11 @@ def main() -> None:
     )
     parser.add_argument("--verify-rounds", type=int, default=1)
     parser.add_argument("--verify-workers", default=f"0,{os.cpu_count() or 1}")
+    parser.add_argument(
+        "--verify-readers",
+        default="fast,generic",
+        help="fast: PostgreSQL's own reader (without workers); generic: the one SQLite uses",
+    )
     args = parser.parse_args()
     print(f"load average before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
     for backend in args.backends.split(","):
