@@ -22,8 +22,9 @@ Then it loads ledgers of --sizes entries (through the sealing core, in batches) 
 ``verify_ledger`` over each, with each reader (--verify-readers: on PostgreSQL the fast one
 and the generic one SQLite uses) and worker count, printing wall and CPU time, the database
 backend's CPU and verify's own peak RSS. A kept database holds one size: to compare 100,000
-with 1,000,000 entries keep two (--keep giving_bench_verify_100k --sizes 100000). PostgreSQL needs a server URL the user may CREATE DATABASE on
-(--postgres-url, default the local test server); scratch databases are dropped afterwards.
+with 1,000,000 entries keep two (--keep giving_bench_verify_100k --sizes 100000).
+PostgreSQL needs a server URL the user may CREATE DATABASE on (--postgres-url, default the
+local test server); scratch databases are dropped afterwards.
 """
 
 from __future__ import annotations
