@@ -141,7 +141,9 @@ def verify_ledger(
             ).order_by(LedgerCheckpoint.id)
         )
     ]
+    # PostgreSQL 14 made extract(epoch ...) exact (numeric); the fast reader relies on it.
     postgres = connection.dialect.name == "postgresql"
+    exact_epoch = postgres and (connection.dialect.server_version_info or (0,)) >= (14,)
     if workers is None:
         last = connection.scalar(sa.select(sa.func.max(LedgerEntry.seq)))
         cpus = os.cpu_count() or 1
@@ -151,7 +153,7 @@ def verify_ledger(
         # busier than the fast reader's whole run.
         big = last is not None and last + 1 >= PARALLEL_FROM
         workers = min(cpus - 2, 8) if big and cpus >= 4 and not postgres else 0
-    if postgres and fast and workers == 0:
+    if exact_epoch and fast and workers == 0:
         with postgres_streams(connection) as (entry_rows, posting_rows, node_rows):
             size, root = _check_chain_and_tree(
                 hashed_entries(entry_rows, posting_rows), node_rows, checkpoints

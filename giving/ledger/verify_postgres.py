@@ -48,9 +48,10 @@ or the problem that stops there), the input of verify's in-order checks."""
 NodeRow = tuple[int, int, bytes]
 """(tree_size, height, hash) of a stored tree node."""
 
-# occurred_at as whole microseconds, only for years 1000 to 9998, so the arithmetic can never
-# overflow and the time zone of the session can never move a date out of Python's range;
-# anything else arrives as the timestamp itself and goes to the reference path.
+# occurred_at as whole microseconds (exact: extract returns numeric since PostgreSQL 14, which
+# verify checks), only for years 1000 to 9998, so the arithmetic can never overflow and the
+# session's time zone can never move a date out of Python's range; anything else arrives as
+# the timestamp itself and goes to the reference path.
 ENTRIES = """
     SELECT seq, campaign, kind,
            CASE WHEN occurred_at >= '1000-01-01 00:00:00+00'
