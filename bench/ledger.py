@@ -19,13 +19,18 @@ that alternate the modes, and prints each mode's median and its ratio to the raw
            counts entries sealed, from the first queued to the last sealed.
 
 Then it loads ledgers of --sizes entries (through the sealing core, in batches) and times
-``verify_ledger`` over each. PostgreSQL needs a server URL the user may CREATE DATABASE on
-(--postgres-url, default the local test server); scratch databases are dropped afterwards.
+``verify_ledger`` over each, with each reader (--verify-readers: on PostgreSQL the fast one
+and the generic one SQLite uses) and worker count, printing wall and CPU time, the database
+backend's CPU and verify's own peak RSS. A kept database holds one size: to compare 100,000
+with 1,000,000 entries keep two (--keep giving_bench_verify_100k --sizes 100000).
+PostgreSQL needs a server URL the user may CREATE DATABASE on (--postgres-url, default the
+local test server); scratch databases are dropped afterwards.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import os
 import resource
@@ -277,16 +282,41 @@ def load_ledger(factory: sessionmaker[Session], size: int, *, batch: int = 5_000
         done += count
         print(f"\r    loaded {done:,}/{size:,}", end="", flush=True)
     print()
+    with factory() as session, transaction(session):
+        if session.get_bind().dialect.name == "postgresql":
+            # What autovacuum would soon do: without statistics the planner takes the
+            # freshly loaded tables for small ones and verify is timed on the wrong plan.
+            session.execute(sa.text("ANALYZE ledger_entries, ledger_postings, ledger_nodes"))
     return time.perf_counter() - began
 
 
-def verify_time(factory: sessionmaker[Session], workers: int) -> tuple[float, float, int]:
-    """(wall seconds, CPU seconds of this process and its workers, entries) of one verify."""
-    began = time.perf_counter()
-    cpu_before = _cpu_seconds()
+def verify_time(factory: sessionmaker[Session], workers: int, fast: bool) -> dict[str, float]:
+    """Wall and CPU seconds, entries and memory of one verify.
+
+    ``cpu`` is this process and its workers; ``db_cpu`` the PostgreSQL backend serving the
+    session, when the server is on this machine (else -1). ``rss`` is the peak resident
+    memory during the verify alone (Linux lets a process reset its high-water mark), beside
+    ``rss_before``, so a ledger ten times longer shows whether memory grows with it.
+    """
     with factory() as session:
-        report = verify_ledger(session, None, workers=workers)
-    return time.perf_counter() - began, _cpu_seconds() - cpu_before, report.entries
+        backend = None
+        if session.get_bind().dialect.name == "postgresql":
+            backend = session.scalar(sa.text("SELECT pg_backend_pid()"))
+        rss_before = _reset_peak_rss()
+        db_before = _process_cpu(backend)
+        began = time.perf_counter()
+        cpu_before = _cpu_seconds()
+        report = verify_ledger(session, None, workers=workers, fast=fast)
+        wall, cpu = time.perf_counter() - began, _cpu_seconds() - cpu_before
+        db_cpu = _process_cpu(backend) - db_before if db_before >= 0 else -1.0
+    return {
+        "wall": wall,
+        "cpu": cpu,
+        "db_cpu": db_cpu,
+        "entries": report.entries,
+        "rss": _peak_rss_mib(),
+        "rss_before": rss_before,
+    }
 
 
 def _cpu_seconds() -> float:
@@ -295,9 +325,35 @@ def _cpu_seconds() -> float:
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
+def _process_cpu(pid: int | None) -> float:
+    """CPU seconds of a local process (the database backend), or -1 if it cannot be read."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return -1.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _reset_peak_rss() -> float:
+    """Reset this process's peak resident memory (Linux: clear_refs 5); return the current."""
+    with contextlib.suppress(OSError):  # else the peak is the whole run's, as getrusage says
+        Path("/proc/self/clear_refs").write_text("5")
+    return _status_mib("VmRSS") or _peak_rss_mib()
+
+
 def _peak_rss_mib() -> float:
-    """Peak resident memory of this process so far (Linux reports KiB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """Peak resident memory of this process since the last reset (or since it started)."""
+    return _status_mib("VmHWM") or resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _status_mib(field: str) -> float:
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith(f"{field}:"):
+                return int(line.split()[1]) / 1024  # kB
+    except OSError:
+        pass
+    return 0.0
 
 
 # ------------------------------------------------------------------------------ main
@@ -378,15 +434,23 @@ def bench_verify(engine: Engine, factory: sessionmaker[Session], args: argparse.
             loaded = load_ledger(factory, size)
             print(f"    loading to {size:,} took {loaded:.1f} s")
             existing = size
-        for workers in [int(w) for w in args.verify_workers.split(",")]:
-            for round_ in range(args.verify_rounds):
-                seconds, cpu, entries = verify_time(factory, workers)
-                print(
-                    f"    verify {entries:,} entries, {workers} workers, round {round_ + 1}: "
-                    f"wall {seconds:.1f} s ({entries / seconds:,.0f}/s), "
-                    f"CPU {cpu:.1f} s, peak RSS {_peak_rss_mib():.0f} MiB, "
-                    f"load {os.getloadavg()[0]:.2f}"
-                )
+        postgres = engine.dialect.name == "postgresql"
+        for reader in args.verify_readers.split(","):
+            for workers in [int(w) for w in args.verify_workers.split(",")]:
+                # verify_ledger's choice: on PostgreSQL, workers mean the generic reader.
+                if reader == "fast" and (workers or not postgres):
+                    continue
+                for round_ in range(args.verify_rounds):
+                    run = verify_time(factory, workers, fast=reader == "fast")
+                    entries, seconds = int(run["entries"]), run["wall"]
+                    db = f", database CPU {run['db_cpu']:.1f} s" if run["db_cpu"] >= 0 else ""
+                    print(
+                        f"    verify {entries:,} entries, {reader} reader, {workers} workers, "
+                        f"round {round_ + 1}: wall {seconds:.1f} s "
+                        f"({entries / seconds:,.0f}/s), CPU {run['cpu']:.1f} s{db}, "
+                        f"peak RSS {run['rss']:.0f} MiB (from {run['rss_before']:.0f}), "
+                        f"load {os.getloadavg()[0]:.2f}"
+                    )
     engine.dispose()
 
 
@@ -408,6 +472,11 @@ def main() -> None:
     )
     parser.add_argument("--verify-rounds", type=int, default=1)
     parser.add_argument("--verify-workers", default=f"0,{os.cpu_count() or 1}")
+    parser.add_argument(
+        "--verify-readers",
+        default="fast,generic",
+        help="fast: PostgreSQL's own reader (without workers); generic: the one SQLite uses",
+    )
     args = parser.parse_args()
     print(f"load average before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
     for backend in args.backends.split(","):

@@ -47,7 +47,10 @@ def ledger_group() -> None:
     "--workers",
     type=click.IntRange(min=0),
     default=None,
-    help="Processes that rebuild leaves (default: by CPU count for 50,000+ entries; 0: none).",
+    help=(
+        "Processes that rebuild leaves (default: by CPU count for 50,000+ entries on SQLite, "
+        "none on PostgreSQL, whose fast reader works without them; 0: none)."
+    ),
 )
 @click.option(
     "--figures/--no-figures",

@@ -1,22 +1,33 @@
 """``giving ledger verify``: recompute the whole ledger from its rows and compare everything.
 
-For every entry, in seq order, it rebuilds the leaf record from the stored columns and
-postings (canonical.leaf_record), hashes it, and checks the stored leaf hash, the link to the
-previous chain hash, the chain hash, the balance of the postings, the gap-free seq and the
-stored Merkle nodes the entry completes; at each checkpoint's size it compares the tree head
-with the checkpoint, whose signature and note it also checks; finally it looks for postings
-that belong to no entry. It stops at the first problem and names it.
+For every entry, in seq order, it rebuilds the leaf from the stored columns and postings,
+hashes it, and checks the stored leaf hash, the link to the previous chain hash, the chain
+hash, the balance of the postings, the gap-free seq and the stored Merkle nodes the entry
+completes; at each checkpoint's size it compares the tree head with the checkpoint, whose
+signature and note it also checks; finally it looks for postings that belong to no entry. It
+stops at the first problem and names it.
 
-Memory stays O(log n) (the frontier) however long the ledger is: entries (each with its
-postings aggregated by the database) and nodes come from two ordered server-side cursors
-read side by side. On a big ledger, rebuilding and hashing leaves, most of the CPU time, is
-spread over worker processes in bounded chunks (giving/ledger/leafhash.py), while chaining,
-the tree and every comparison stay in order here, so the first problem reported is still
-the one with the lowest seq.
+Two readers feed the same in-order checks (``_check_chain_and_tree``), and memory stays flat
+with either: the frontier is O(log n) and rows arrive in bounded batches.
+
+* On PostgreSQL, giving/ledger/verify_postgres.py reads entries, postings and nodes as three
+  plain index scans through server-side cursors, fetched by a thread while this one hashes,
+  so the server and Python each keep a core busy; leaves are written by
+  giving/ledger/fastleaf.py. On a million entries the generic reader used 29 s of Python
+  CPU; this one uses about 7 s, the server 3 s on the other core (bench/ledger.py prints
+  both readers). Where the fast builder cannot vouch for a leaf, or its hash differs from
+  the stored one, the reference path (canonical.leaf_record) decides, so every verdict and
+  message is the generic reader's.
+* Elsewhere (SQLite), and when worker processes are asked for, entries come with their
+  postings aggregated by the database, and leaves are rebuilt by leaf_record, in worker
+  processes in bounded chunks if asked (giving/ledger/leafhash.py); chaining, the tree and
+  the comparisons stay in order here, so the first problem reported is still the one with
+  the lowest seq.
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import multiprocessing
 import os
@@ -28,7 +39,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from giving.ledger.canonical import GENESIS_CHAIN_HASH, chain_hash
+from giving.ledger.canonical import GENESIS_CHAIN_HASH
 from giving.ledger.checkpoint import (
     Checkpoint,
     CheckpointError,
@@ -39,9 +50,9 @@ from giving.ledger.checkpoint import (
     verify_checkpoint,
 )
 from giving.ledger.leafhash import LeafRow, hash_rows, leaf_input_fast, row_leaf_hash
-from giving.ledger.merkle import EMPTY_ROOT
+from giving.ledger.merkle import EMPTY_ROOT, CompactRange
 from giving.ledger.models import LedgerCheckpoint, LedgerEntry, LedgerNode, LedgerPosting
-from giving.ledger.tree import Frontier
+from giving.ledger.verify_postgres import Hashed, hashed_entries, postgres_streams
 
 __all__ = ["LedgerCorrupt", "VerifyReport", "leaf_input_fast", "verify_ledger"]
 
@@ -79,14 +90,9 @@ class _StoredCheckpoint:
     key_id: bytes | None
 
 
-@dataclass(frozen=True)
-class _Stored:
-    """What the in-order checks need of an entry row besides its contents."""
-
-    seq: int
-    leaf_hash: bytes
-    chain_hash: bytes
-    prev_chain_hash: bytes
+_Stored = tuple[int, bytes, bytes, bytes]
+"""What the in-order checks need of an entry row besides its contents: seq, leaf_hash,
+chain_hash, prev_chain_hash."""
 
 
 def verify_ledger(
@@ -95,6 +101,7 @@ def verify_ledger(
     *,
     origin: str | None = None,
     workers: int | None = 0,
+    fast: bool = True,
 ) -> VerifyReport:
     """Verify everything; raise LedgerCorrupt at the first problem.
 
@@ -108,7 +115,8 @@ def verify_ledger(
     number from the CPUs available once the ledger has PARALLEL_FROM entries. Workers are
     started with ``spawn``, which re-imports the calling program's main module, so only
     callers whose main module is import-safe (``giving``, pytest, bench/ledger.py) should
-    ask for them.
+    ask for them. On PostgreSQL without workers the fast reader runs unless ``fast`` is
+    False (tests compare the two readers).
     """
     connection = session.connection()
     checkpoints = [
@@ -133,21 +141,32 @@ def verify_ledger(
             ).order_by(LedgerCheckpoint.id)
         )
     ]
+    # PostgreSQL 14 made extract(epoch ...) exact (numeric); the fast reader relies on it.
+    postgres = connection.dialect.name == "postgresql"
+    exact_epoch = postgres and (connection.dialect.server_version_info or (0,)) >= (14,)
     if workers is None:
         last = connection.scalar(sa.select(sa.func.max(LedgerEntry.seq)))
         cpus = os.cpu_count() or 1
         # The reading process and the database need a core each; measured on two cores,
-        # workers only competed with them (bench/ledger.py prints both ways).
+        # workers only competed with them (bench/ledger.py prints both ways). PostgreSQL's
+        # reader needs none: the generic reader's aggregating query alone keeps the server
+        # busier than the fast reader's whole run.
         big = last is not None and last + 1 >= PARALLEL_FROM
-        workers = min(cpus - 2, 8) if big and cpus >= 4 else 0
-    entries = _stream(connection, _entries_query(connection))
-    nodes = _stream(connection, _nodes_query())
-    try:
-        hashed = _hashed_in_order(entries, workers)
-        size, root = _check_chain_and_tree(hashed, iter(nodes), checkpoints)
-    finally:
-        entries.close()  # server-side cursors, also when a problem stops us early
-        nodes.close()
+        workers = min(cpus - 2, 8) if big and cpus >= 4 and not postgres else 0
+    if exact_epoch and fast and workers == 0:
+        with postgres_streams(connection) as (entry_rows, posting_rows, node_rows):
+            size, root = _check_chain_and_tree(
+                hashed_entries(entry_rows, posting_rows), node_rows, checkpoints
+            )
+    else:
+        entries = _stream(connection, _entries_query(connection))
+        nodes = _stream(connection, _nodes_query())
+        try:
+            hashed = _hashed_in_order(entries, workers)
+            size, root = _check_chain_and_tree(hashed, iter(nodes), checkpoints)
+        finally:
+            entries.close()  # server-side cursors, also when a problem stops us early
+            nodes.close()
     orphan = connection.scalar(_orphan_postings_query())
     if orphan is not None:
         raise LedgerCorrupt(f"seq {orphan}: has postings but no entry")
@@ -162,60 +181,72 @@ def verify_ledger(
 
 
 def _check_chain_and_tree(
-    hashed: Iterable[tuple[_Stored, bytes | str]],
+    hashed: Iterable[Hashed],
     nodes: Iterator[Any],
     checkpoints: list[_StoredCheckpoint],
 ) -> tuple[int, bytes]:
-    """The in-order checks; returns (size, root)."""
+    """The in-order checks; returns (size, root).
+
+    ``nodes`` are the stored tree nodes, (tree_size, height, hash) in that order. The
+    frontier is tree.Frontier's list of hashes kept inline: this loop runs once per entry,
+    and creating a NewNode per completed subtree was a tenth of its time.
+    """
     by_size: dict[int, list[_StoredCheckpoint]] = {}
     for checkpoint in checkpoints:
         by_size.setdefault(checkpoint.tree_size, []).append(checkpoint)
     for checkpoint in by_size.get(0, []):
         _check_root(checkpoint, EMPTY_ROOT)
-    frontier = Frontier(0)
+    sha256 = hashlib.sha256
+    frontier: list[bytes] = []  # perfect subtrees of the tree so far, largest first
+    size = 0
     previous = GENESIS_CHAIN_HASH
-    for stored, computed in hashed:
-        seq = stored.seq
-        if seq != frontier.size:
-            raise LedgerCorrupt(
-                f"seq {frontier.size}: missing (the next stored entry is seq {seq})"
-            )
+    for seq, stored_leaf, stored_chain, stored_previous, computed in hashed:
+        if seq != size:
+            raise LedgerCorrupt(f"seq {size}: missing (the next stored entry is seq {seq})")
         if isinstance(computed, str):
             raise LedgerCorrupt(computed)
-        if computed != stored.leaf_hash:
+        if computed != stored_leaf:
             raise LedgerCorrupt(f"seq {seq}: stored leaf hash does not match its contents")
-        if stored.prev_chain_hash != previous:
+        if stored_previous != previous:
             raise LedgerCorrupt(
                 f"seq {seq}: previous chain hash does not link to "
                 + ("the genesis value" if seq == 0 else f"entry {seq - 1}")
             )
-        previous = chain_hash(previous, computed)
-        if previous != stored.chain_hash:
+        previous = sha256(previous + computed).digest()  # canonical.chain_hash
+        if previous != stored_chain:
             raise LedgerCorrupt(f"seq {seq}: stored chain hash is wrong")
-        for node in frontier.append(computed):
+        # Frontier.append: each set low bit of the old size completes one more subtree.
+        node, carry, height = computed, size, 0
+        while carry & 1:
+            node = sha256(b"\x01" + frontier.pop() + node).digest()  # merkle.node_hash
+            carry >>= 1
+            height += 1
             row = next(nodes, None)
-            key = (node.tree_size, node.height)
-            if row is None or (int(row.tree_size), int(row.height)) != key:
+            if row is None or row[0] != size + 1 or row[1] != height:
+                key = (size + 1, height)
                 raise LedgerCorrupt(f"seq {seq}: the tree node {key} it completes is missing")
-            if not hmac.compare_digest(bytes(row.hash), node.hash):
+            if row[2] != node:
+                key = (size + 1, height)
                 raise LedgerCorrupt(f"seq {seq}: stored tree node {key} does not match the entries")
-        if frontier.size in by_size:
-            root = frontier.root()
-            for checkpoint in by_size[frontier.size]:
+        frontier.append(node)
+        size += 1
+        if size in by_size:
+            root = CompactRange(size, frontier).root()
+            for checkpoint in by_size[size]:
                 _check_root(checkpoint, root)
     extra = next(nodes, None)
     if extra is not None:
         raise LedgerCorrupt(
-            f"seq {frontier.size}: stored tree node ({extra.tree_size}, {extra.height}) "
-            f"is beyond the last entry (seq {frontier.size - 1})"
+            f"seq {size}: stored tree node ({extra[0]}, {extra[1]}) "
+            f"is beyond the last entry (seq {size - 1})"
         )
-    return frontier.size, frontier.root()
+    return size, CompactRange(size, frontier).root()
 
 
 def _split(row: Any) -> tuple[_Stored, LeafRow]:
     # Positional, no conversions: this runs once per entry (both drivers give int and bytes).
     seq, campaign, kind, occurred_at, ref, memo, reverses, evidence, commitment = row[:9]
-    stored = _Stored(seq, row[9], row[10], row[11])
+    stored = (seq, row[9], row[10], row[11])
     contents: LeafRow = (
         seq,
         campaign,
@@ -231,12 +262,12 @@ def _split(row: Any) -> tuple[_Stored, LeafRow]:
     return stored, contents
 
 
-def _hashed_in_order(rows: Iterable[Any], workers: int) -> Iterator[tuple[_Stored, bytes | str]]:
+def _hashed_in_order(rows: Iterable[Any], workers: int) -> Iterator[Hashed]:
     """(stored hashes, recomputed leaf hash or problem) per entry, in seq order."""
     if workers <= 0:
         for row in rows:
             stored, contents = _split(row)
-            yield stored, row_leaf_hash(contents)
+            yield (*stored, row_leaf_hash(contents))
         return
     # spawn, not fork: the parent holds database connections and maybe threads.
     context = multiprocessing.get_context("spawn")
@@ -262,9 +293,10 @@ def _chunks(rows: Iterable[Any], size: int) -> Iterator[list[tuple[_Stored, Leaf
         yield chunk
 
 
-def _collect(task: tuple[list[_Stored], Any]) -> Iterator[tuple[_Stored, bytes | str]]:
+def _collect(task: tuple[list[_Stored], Any]) -> Iterator[Hashed]:
     stored, result = task
-    yield from zip(stored, result.get(), strict=True)
+    for head, computed in zip(stored, result.get(), strict=True):
+        yield (*head, computed)
 
 
 def _check_root(checkpoint: _StoredCheckpoint, root: bytes) -> None:

@@ -288,3 +288,95 @@ def test_worker_processes_name_the_same_first_bad_seq(scratch: Scratch) -> None:
         verify_ledger(session, scratch.vkey, workers=2)
 
     assert caught.value.message == "seq 3: stored leaf hash does not match its contents"
+
+
+NODE = b"\x02" * 32
+READER_CASES = {
+    "amount doubled": ["UPDATE ledger_postings SET amount = amount * 2 WHERE entry_seq = 3"],
+    "unbalanced": ["UPDATE ledger_postings SET amount = amount + 100 WHERE entry_seq = 5"],
+    "entry deleted": [
+        "DELETE FROM ledger_postings WHERE entry_seq = 3",
+        "DELETE FROM ledger_entries WHERE seq = 3",
+    ],
+    "postings deleted": ["DELETE FROM ledger_postings WHERE entry_seq = 4"],
+    "posting added": [
+        "INSERT INTO ledger_postings VALUES (4, 7, 'campaign:cmp_school:fund', 5, 'CNY')"
+    ],
+    "orphans around": [
+        "ALTER TABLE ledger_postings DROP CONSTRAINT fk_ledger_postings_entry_seq_ledger_entries",
+        "INSERT INTO ledger_postings VALUES (-1, 0, 'processor:stripe', 5, 'CNY')",
+        "INSERT INTO ledger_postings VALUES (50, 0, 'processor:stripe', 5, 'CNY')",
+    ],
+    "node changed": ["UPDATE ledger_nodes SET hash = :node WHERE tree_size = 8 AND height = 2"],
+    "node deleted": ["DELETE FROM ledger_nodes WHERE tree_size = 4 AND height = 2"],
+    "stray node": ["INSERT INTO ledger_nodes VALUES (5, 1, :node)"],
+    "node too high": ["INSERT INTO ledger_nodes VALUES (8, 4, :node)"],
+    "node beyond the end": ["INSERT INTO ledger_nodes VALUES (12, 1, :node)"],
+    "leaf hash": ["UPDATE ledger_entries SET leaf_hash = :node WHERE seq = 6"],
+    "chain hash": ["UPDATE ledger_entries SET chain_hash = :node WHERE seq = 6"],
+    "previous chain hash": ["UPDATE ledger_entries SET prev_chain_hash = :node WHERE seq = 0"],
+    "kind": ["UPDATE ledger_entries SET kind = 'Donation' WHERE seq = 1"],
+    "memo": ["UPDATE ledger_entries SET memo = '学习用品 \"quoted\"' WHERE seq = 2"],
+    "memo null": [
+        "ALTER TABLE ledger_entries ALTER COLUMN memo DROP NOT NULL",
+        "UPDATE ledger_entries SET memo = NULL WHERE seq = 2",
+    ],
+    "campaign null": [
+        "ALTER TABLE ledger_entries ALTER COLUMN campaign DROP NOT NULL",
+        "UPDATE ledger_entries SET campaign = NULL WHERE seq = 2",
+    ],
+    "a microsecond later": [
+        "UPDATE ledger_entries SET occurred_at = occurred_at + interval '1 microsecond' "
+        "WHERE seq = 2"
+    ],
+    "year 999": ["UPDATE ledger_entries SET occurred_at = '0999-05-01 08:00:00+00' WHERE seq = 2"],
+    "evidence an object": [
+        "UPDATE ledger_entries SET evidence = :digest_object WHERE seq = 5",
+    ],
+    "evidence not digests": ["UPDATE ledger_entries SET evidence = '[1, 2]' WHERE seq = 5"],
+    "evidence not json": ["UPDATE ledger_entries SET evidence = '\"abc\"' WHERE seq = 5"],
+    "commitment upper case": [
+        "UPDATE ledger_entries SET donor_commitment = repeat('A', 64) WHERE seq = 0"
+    ],
+    "reverses itself": [
+        "ALTER TABLE ledger_entries DROP CONSTRAINT ck_ledger_entries_reverses_earlier",
+        "UPDATE ledger_entries SET reverses = 7 WHERE seq = 7",
+    ],
+    "unsafe amounts": [
+        "UPDATE ledger_postings SET amount = sign(amount) * 9007199254740993 WHERE entry_seq = 8"
+    ],
+    "currency lower case": [
+        "ALTER TABLE ledger_postings DROP CONSTRAINT ck_ledger_postings_currency_known",
+        "UPDATE ledger_postings SET currency = 'cny' WHERE entry_seq = 8",
+    ],
+    "empty account": ["UPDATE ledger_postings SET account = '' WHERE entry_seq = 8 AND line = 0"],
+    "checkpoint root": ["UPDATE ledger_checkpoints SET root = :node"],
+    "untouched": [],
+}
+
+
+@pytest.mark.postgres_only
+@pytest.mark.parametrize("statements", READER_CASES.values(), ids=READER_CASES.keys())
+def test_the_postgresql_reader_reaches_the_generic_readers_verdict(
+    scratch: Scratch, statements: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Same first problem, same words, also when every batch holds only two rows."""
+    digest_object = '{"' + "a" * 64 + '": 1}'
+    with scratch.engine.begin() as conn:
+        for statement in statements:
+            conn.execute(sa.text(statement), {"node": NODE, "digest_object": digest_object})
+
+    def verdict(fast: bool) -> str:
+        with scratch.factory() as session:
+            try:
+                return verify_ledger(session, scratch.vkey, fast=fast).summary()
+            except LedgerCorrupt as exc:
+                assert session.scalar(sa.text("SELECT 1")) == 1  # the session is still usable
+                return exc.message
+
+    generic = verdict(fast=False)
+    assert verdict(fast=True) == generic
+    monkeypatch.setattr("giving.ledger.verify_postgres.BATCH", 2)
+    monkeypatch.setattr("giving.ledger.verify_postgres.READ_AHEAD", 1)
+    assert verdict(fast=True) == generic
+    assert generic.startswith("OK") == (not statements)
