@@ -219,7 +219,7 @@ def plan_payment(
 
 
 def complete_payments(session: Session, plans: Sequence[PlannedPayment]) -> list[Donation]:
-    """Seal every plan's entries in one ``seal`` call, then write the donations (flushed).
+    """Seal every plan's entries in one ``seal`` call, then write the donations (any order).
 
     The ledger lock is taken here, last, and held to the caller's commit, which writes the
     entries and the donations together: a donation never exists without its entries, nor
@@ -228,7 +228,7 @@ def complete_payments(session: Session, plans: Sequence[PlannedPayment]) -> list
     if not plans:
         return []
     results = seal(session, [draft for plan in plans for draft in plan.drafts])
-    donations: list[Donation] = []
+    rows: list[dict[str, object]] = []
     position = 0
     for plan in plans:
         first = results[position]
@@ -238,24 +238,24 @@ def complete_payments(session: Session, plans: Sequence[PlannedPayment]) -> list
         position += len(plan.drafts)
         assert first.seq is not None
         intent, charge = plan.intent, plan.charge
-        donations.append(
-            Donation(
-                intent_id=intent.id,
-                campaign_id=intent.campaign_id,
-                provider=intent.provider,
-                charge_id=charge.charge_id,
-                invoice_id=plan.invoice_id,
-                amount_minor=charge.amount_minor,
-                currency=charge.currency,
-                fee_minor=max(charge.fee_minor, 0),
-                platform_fee_minor=plan.platform_fee,
-                ledger_seq=first.seq,
-                paid_at=plan.occurred_at,
-            )
+        rows.append(
+            {
+                "intent_id": intent.id,
+                "campaign_id": intent.campaign_id,
+                "provider": intent.provider,
+                "charge_id": charge.charge_id,
+                "invoice_id": plan.invoice_id,
+                "amount_minor": charge.amount_minor,
+                "currency": charge.currency,
+                "fee_minor": max(charge.fee_minor, 0),
+                "platform_fee_minor": plan.platform_fee,
+                "ledger_seq": first.seq,
+                "paid_at": plan.occurred_at,
+            }
         )
-    session.add_all(donations)
-    session.flush()
-    return donations
+    # One multi-row INSERT ... RETURNING for the batch (the unit of work sent one per row);
+    # asking for the rows back in parameter order would make SQLite send one per row again.
+    return list(session.scalars(sa.insert(Donation).returning(Donation), rows))
 
 
 def record_payment(

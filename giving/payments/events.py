@@ -140,22 +140,77 @@ def lock_state(session: Session, event_pk: int) -> StripeEventState:
     return state
 
 
-def lock_states(session: Session, event_pks: Sequence[int]) -> dict[int, StripeEventState]:
-    """``lock_state`` for many events in one statement, locked in id order (no deadlock)."""
+@dataclass(frozen=True)
+class LockedState:
+    """An event's state row as a batch reads it under its lock (plain values, no ORM row)."""
+
+    status: str
+    attempts: int
+
+
+def lock_states(session: Session, event_pks: Sequence[int]) -> dict[int, LockedState]:
+    """``lock_state`` for many events in one statement, locked in id order (no deadlock).
+
+    Core rows rather than ORM objects: a batch writes the states back with one
+    ``write_states`` executemany, without the unit of work's per-object bookkeeping.
+    """
     if not event_pks:
         return {}
-    rows = session.scalars(
-        sa.select(StripeEventState)
-        .where(StripeEventState.event_pk.in_(sorted(set(event_pks))))
-        .order_by(StripeEventState.event_pk)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    states = {state.event_pk: state for state in rows}
+    rows = session.execute(_LOCK_STATES, {"pks": sorted(set(event_pks))})
+    states = {int(pk): LockedState(str(status), int(attempts)) for pk, status, attempts in rows}
     missing = set(event_pks) - states.keys()
     if missing:
         raise LookupError(f"no stored events {sorted(missing)}")
     return states
+
+
+def write_states(
+    session: Session, changes: dict[int, tuple[EventStatus, str | None, str | None, int]]
+) -> None:
+    """Store each event's (status, note, waiting_for, attempts) in one executemany.
+
+    ORM copies of these rows in the session are expired, so nothing reads a stale one.
+    """
+    if not changes:
+        return
+    now = utcnow()
+    session.execute(
+        _WRITE_STATE,
+        [
+            {
+                "pk": pk,
+                "status": status.value,
+                "note": note[:2000] if note else None,
+                "waiting_for": waiting_for,
+                "attempts": attempts,
+                "updated_at": now,
+            }
+            for pk, (status, note, waiting_for, attempts) in changes.items()
+        ],
+    )
+    for pk in changes:
+        stale = session.identity_map.get(session.identity_key(StripeEventState, pk))
+        if stale is not None:
+            session.expire(stale)
+
+
+_LOCK_STATES = (
+    sa.select(_STATES.c.event_pk, _STATES.c.status, _STATES.c.attempts)
+    .where(_STATES.c.event_pk.in_(sa.bindparam("pks", expanding=True)))
+    .order_by(_STATES.c.event_pk)
+    .with_for_update()
+)
+_WRITE_STATE = (
+    sa.update(_STATES)
+    .where(_STATES.c.event_pk == sa.bindparam("pk"))
+    .values(
+        status=sa.bindparam("status"),
+        note=sa.bindparam("note"),
+        waiting_for=sa.bindparam("waiting_for"),
+        attempts=sa.bindparam("attempts"),
+        updated_at=sa.bindparam("updated_at"),
+    )
+)
 
 
 def set_state(

@@ -30,6 +30,7 @@ from giving.payments.events import (
     parked_waiting_for,
     parked_waiting_for_any,
     set_state,
+    write_states,
 )
 from giving.payments.gateway import (
     GatewayError,
@@ -425,15 +426,18 @@ def apply_events(
         # Still before the ledger lock: the charges are locked, so an event parking itself
         # for one of them has committed already or will find its donation.
         parked = parked_waiting_for_any(session, [f"charge:{charge}" for charge in planned])
-        for pk, outcome in outcomes.items():
+        for outcome in outcomes.values():
             if outcome.planned_charge is not None:
                 outcome.note = f"donation of charge {outcome.planned_charge} recorded"
                 outcome.follow_ups = parked.get(f"charge:{outcome.planned_charge}", [])
-            states[pk].attempts += 1
-            set_state(
-                states[pk], outcome.status, note=outcome.note, waiting_for=outcome.waiting_for
-            )
-        session.flush()
+        session.flush()  # the handlers' intents and flags
+        write_states(
+            session,
+            {
+                pk: (o.status, o.note, o.waiting_for, states[pk].attempts + 1)
+                for pk, o in outcomes.items()
+            },
+        )
         books.complete_payments(session, list(planned.values()))
     return outcomes
 
