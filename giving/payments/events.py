@@ -35,12 +35,13 @@ class StoredEvent:
 def store_event(session: Session, event: dict[str, Any], payload: bytes) -> StoredEvent:
     """Insert the raw event unless its id is known; say whether it still needs handling.
 
-    New events are the common case, so the INSERT comes first (``ON CONFLICT DO NOTHING``)
-    and, on PostgreSQL, writes the state row in the same statement. A known id meets the
-    conflict check before anything is written, so a redelivery stays a read-only
-    transaction; it then reads the stored row and its state in one query. A concurrent
-    duplicate waits for the first insert's commit, inserts nothing and reads the same way,
-    with no savepoint to set up for it.
+    A redelivery is recognised by one indexed read of the event and its state (trying the
+    INSERT first made it a writing transaction: PostgreSQL assigns a transaction id even
+    to an INSERT that meets its conflict, so the commit waits for a WAL flush). A new
+    event is then one INSERT, which on PostgreSQL writes the state row in the same
+    statement. A concurrent duplicate that passed the read meets ``ON CONFLICT DO
+    NOTHING``: it waits for the first insert's commit, inserts nothing and reads the
+    stored row, with no savepoint to set up for it.
     """
     event_id = str(event["id"])
     values = {
@@ -50,6 +51,9 @@ def store_event(session: Session, event: dict[str, Any], payload: bytes) -> Stor
         "payload": payload.decode("utf-8"),
         "received_at": utcnow(),
     }
+    found = session.execute(_FIND, {"event_id": event_id}).first()
+    if found is not None:
+        return _duplicate(found)
     if session.get_bind().dialect.name == "postgresql":
         event_pk = session.execute(_STORE_WITH_STATE, values).scalar()
     else:  # SQLite has no INSERT inside WITH: two statements
@@ -61,6 +65,10 @@ def store_event(session: Session, event: dict[str, Any], payload: bytes) -> Stor
     found = session.execute(_FIND, {"event_id": event_id}).first()
     if found is None:  # pragma: no cover - the conflict names this row
         raise LookupError(f"event {event_id} conflicted but is not stored")
+    return _duplicate(found)
+
+
+def _duplicate(found: sa.Row[Any, Any]) -> StoredEvent:
     status = found.status if found.status is not None else EventStatus.RECEIVED.value
     return StoredEvent(event_pk=int(found.id), duplicate=True, needs_handling=status in RETRYABLE)
 
