@@ -11,15 +11,26 @@ from typing import ParamSpec, TypeVar, cast
 
 from flask import current_app, g
 from flask_login import current_user
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 
-def db_session() -> Session:
-    """The request's session, opened on first use and closed at teardown."""
+def db_session(*, hold_connection: bool = False) -> Session:
+    """The request's session, opened on first use and closed at teardown.
+
+    ``hold_connection``: the session keeps one pooled connection for the whole request
+    instead of returning it at each commit, for a request of several short transactions
+    (the Stripe webhook has three): each checkout costs a ping (``pool_pre_ping``).
+    """
     session = g.get("db_session")
     if session is None:
         factory = cast(sessionmaker[Session], current_app.extensions["giving.sessionmaker"])
-        session = factory()
+        bind = factory.kw.get("bind")
+        if hold_connection and isinstance(bind, Engine):
+            g.db_connection = bind.connect()
+            session = factory(bind=g.db_connection)
+        else:
+            session = factory()
         g.db_session = session
     return cast(Session, session)
 
@@ -28,6 +39,9 @@ def close_db_session(_exc: BaseException | None = None) -> None:
     session = g.pop("db_session", None)
     if session is not None:
         session.close()
+    connection = g.pop("db_connection", None)
+    if connection is not None:
+        connection.close()
 
 
 P = ParamSpec("P")

@@ -87,8 +87,11 @@ def seal(session: Session, drafts: Sequence[EntryDraft]) -> list[SealResult]:
     Refused drafts do not stop the others. Nothing is committed here: the caller owns the
     transaction, and the database triggers re-check sequence, chain and balance on insert.
     """
-    lock_ledger(session)
     view = LedgerView(session)
+    # Campaigns are never deleted, so their check need not wait for (nor hold) the lock;
+    # refs and the head must be read under it.
+    view.prefetch_campaigns(drafts)
+    lock_ledger(session)
     view.prefetch(drafts)
     _, previous, frontier = read_head(session)
     sealed_at = utcnow()

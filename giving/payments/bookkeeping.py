@@ -59,18 +59,46 @@ def platform_fee_minor(amount_minor: int, basis_points: int) -> int:
     return (amount_minor * basis_points * 2 + 10_000) // 20_000
 
 
+def _charge_lock_key(charge_id: str) -> int:
+    return int.from_bytes(
+        hashlib.sha256(f"charge:{charge_id}".encode()).digest()[:8], "big", signed=True
+    )
+
+
 def lock_charge(session: Session, charge_id: str) -> None:
     """Serialise work on one charge until commit (PostgreSQL; SQLite has one writer anyway)."""
     if session.get_bind().dialect.name != "postgresql":
         return
-    key = int.from_bytes(
-        hashlib.sha256(f"charge:{charge_id}".encode()).digest()[:8], "big", signed=True
-    )
-    session.execute(sa.select(sa.func.pg_advisory_xact_lock(key)))
+    session.execute(sa.select(sa.func.pg_advisory_xact_lock(_charge_lock_key(charge_id))))
 
 
 def donation_for_charge(session: Session, charge_id: str) -> Donation | None:
     return session.scalar(sa.select(Donation).where(Donation.charge_id == charge_id))
+
+
+@dataclass(frozen=True)
+class LockedCharges:
+    """Charges locked together, with the donation already recorded for each (or None)."""
+
+    donations: dict[str, Donation | None]
+
+
+# Locks in the order of the array, which the caller sorts: two batches never deadlock.
+_LOCK_CHARGES = sa.text("SELECT pg_advisory_xact_lock(k) FROM unnest(CAST(:keys AS BIGINT[])) AS k")
+
+
+def lock_charges(session: Session, charge_ids: Sequence[str]) -> LockedCharges:
+    """``lock_charge`` and ``donation_for_charge`` for a batch's charges, in two statements."""
+    ids = sorted(set(charge_ids))
+    if not ids:
+        return LockedCharges({})
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(_LOCK_CHARGES, {"keys": sorted(_charge_lock_key(c) for c in ids)})
+    found = {
+        donation.charge_id: donation
+        for donation in session.scalars(sa.select(Donation).where(Donation.charge_id.in_(ids)))
+    }
+    return LockedCharges({charge: found.get(charge) for charge in ids})
 
 
 @dataclass(frozen=True)
@@ -157,13 +185,18 @@ def plan_payment(
     occurred_at: dt.datetime,
     platform_fee_bps: int,
     invoice_id: str | None = None,
+    locked: LockedCharges | None = None,
 ) -> Donation | PlannedPayment:
     """Lock the charge and draft its entries, or return the donation already recorded.
 
+    A charge in ``locked`` was locked and looked up with its batch (``lock_charges``).
     Raises PaymentMismatch when the charge does not fit the gift.
     """
-    lock_charge(session, charge.charge_id)
-    existing = donation_for_charge(session, charge.charge_id)
+    if locked is not None and charge.charge_id in locked.donations:
+        existing = locked.donations[charge.charge_id]
+    else:
+        lock_charge(session, charge.charge_id)
+        existing = donation_for_charge(session, charge.charge_id)
     if existing is not None:
         return existing
     if charge.currency != intent.currency:
@@ -186,7 +219,7 @@ def plan_payment(
 
 
 def complete_payments(session: Session, plans: Sequence[PlannedPayment]) -> list[Donation]:
-    """Seal every plan's entries in one ``seal`` call, then write the donations (flushed).
+    """Seal every plan's entries in one ``seal`` call, then write the donations (any order).
 
     The ledger lock is taken here, last, and held to the caller's commit, which writes the
     entries and the donations together: a donation never exists without its entries, nor
@@ -195,7 +228,7 @@ def complete_payments(session: Session, plans: Sequence[PlannedPayment]) -> list
     if not plans:
         return []
     results = seal(session, [draft for plan in plans for draft in plan.drafts])
-    donations: list[Donation] = []
+    rows: list[dict[str, object]] = []
     position = 0
     for plan in plans:
         first = results[position]
@@ -205,24 +238,24 @@ def complete_payments(session: Session, plans: Sequence[PlannedPayment]) -> list
         position += len(plan.drafts)
         assert first.seq is not None
         intent, charge = plan.intent, plan.charge
-        donations.append(
-            Donation(
-                intent_id=intent.id,
-                campaign_id=intent.campaign_id,
-                provider=intent.provider,
-                charge_id=charge.charge_id,
-                invoice_id=plan.invoice_id,
-                amount_minor=charge.amount_minor,
-                currency=charge.currency,
-                fee_minor=max(charge.fee_minor, 0),
-                platform_fee_minor=plan.platform_fee,
-                ledger_seq=first.seq,
-                paid_at=plan.occurred_at,
-            )
+        rows.append(
+            {
+                "intent_id": intent.id,
+                "campaign_id": intent.campaign_id,
+                "provider": intent.provider,
+                "charge_id": charge.charge_id,
+                "invoice_id": plan.invoice_id,
+                "amount_minor": charge.amount_minor,
+                "currency": charge.currency,
+                "fee_minor": max(charge.fee_minor, 0),
+                "platform_fee_minor": plan.platform_fee,
+                "ledger_seq": first.seq,
+                "paid_at": plan.occurred_at,
+            }
         )
-    session.add_all(donations)
-    session.flush()
-    return donations
+    # One multi-row INSERT ... RETURNING for the batch (the unit of work sent one per row);
+    # asking for the rows back in parameter order would make SQLite send one per row again.
+    return list(session.scalars(sa.insert(Donation).returning(Donation), rows))
 
 
 def record_payment(

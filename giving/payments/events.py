@@ -35,53 +35,95 @@ class StoredEvent:
 def store_event(session: Session, event: dict[str, Any], payload: bytes) -> StoredEvent:
     """Insert the raw event unless its id is known; say whether it still needs handling.
 
-    A redelivery is recognised by one indexed read (trying the INSERT first made it a
-    writing transaction, twice as slow). A concurrent duplicate that passed that read
-    meets ``INSERT ... ON CONFLICT DO NOTHING``: it waits for the first insert's commit,
-    inserts nothing and reads the stored row, with no savepoint to set up for it.
+    A redelivery is recognised by one indexed read of the event and its state (trying the
+    INSERT first made it a writing transaction: PostgreSQL assigns a transaction id even
+    to an INSERT that meets its conflict, so the commit waits for a WAL flush). A new
+    event is then one INSERT, which on PostgreSQL writes the state row in the same
+    statement. A concurrent duplicate that passed the read meets ``ON CONFLICT DO
+    NOTHING``: it waits for the first insert's commit, inserts nothing and reads the
+    stored row, with no savepoint to set up for it.
     """
     event_id = str(event["id"])
-    found = _find(session, event_id)
+    values = {
+        "event_id": event_id,
+        "type": str(event["type"])[:100],
+        "livemode": bool(event.get("livemode", False)),
+        "payload": payload.decode("utf-8"),
+        "received_at": utcnow(),
+    }
+    found = session.execute(_FIND, {"event_id": event_id}).first()
     if found is not None:
-        return _duplicate(session, found)
-    insert = _insert_ignoring_duplicates(session).values(
-        event_id=event_id,
-        type=str(event["type"])[:100],
-        livemode=bool(event.get("livemode", False)),
-        payload=payload.decode("utf-8"),
-        received_at=utcnow(),
-    )
-    event_pk = session.scalar(insert.returning(_EVENTS.c.id))
-    if event_pk is None:
-        existing = _find(session, event_id)
-        if existing is None:  # pragma: no cover - the conflict names this row
-            raise LookupError(f"event {event_id} conflicted but is not stored")
-        return _duplicate(session, existing)
-    session.execute(
-        sa.insert(_STATES),
-        {"event_pk": event_pk, "status": EventStatus.RECEIVED.value, "attempts": 0},
-    )
-    return StoredEvent(event_pk=int(event_pk), duplicate=False, needs_handling=True)
+        return _duplicate(found)
+    if session.get_bind().dialect.name == "postgresql":
+        event_pk = session.execute(_STORE_WITH_STATE, values).scalar()
+    else:  # SQLite has no INSERT inside WITH: two statements
+        event_pk = session.execute(_STORE_SQLITE, values).scalar()
+        if event_pk is not None:
+            session.execute(_STATE_SQLITE, {"event_pk": event_pk, "updated_at": utcnow()})
+    if event_pk is not None:
+        return StoredEvent(event_pk=int(event_pk), duplicate=False, needs_handling=True)
+    found = session.execute(_FIND, {"event_id": event_id}).first()
+    if found is None:  # pragma: no cover - the conflict names this row
+        raise LookupError(f"event {event_id} conflicted but is not stored")
+    return _duplicate(found)
+
+
+def _duplicate(found: sa.Row[Any, Any]) -> StoredEvent:
+    status = found.status if found.status is not None else EventStatus.RECEIVED.value
+    return StoredEvent(event_pk=int(found.id), duplicate=True, needs_handling=status in RETRYABLE)
 
 
 _EVENTS = cast(sa.Table, StripeEvent.__table__)
 _STATES = cast(sa.Table, StripeEventState.__table__)
 
 
-def _insert_ignoring_duplicates(session: Session) -> Any:
-    if session.get_bind().dialect.name == "postgresql":
-        return postgresql.insert(_EVENTS).on_conflict_do_nothing(index_elements=["event_id"])
-    return sqlite.insert(_EVENTS).on_conflict_do_nothing(index_elements=["event_id"])
+def _store_statements() -> tuple[Any, Any, Any]:
+    """The store's statements, built once (building them per event cost as much as running)."""
+    columns = ("event_id", "type", "livemode", "payload", "received_at")
+    params: dict[str, Any] = {name: sa.bindparam(name) for name in columns}
+    stored = (
+        postgresql.insert(_EVENTS)
+        .values(params)
+        .on_conflict_do_nothing(index_elements=["event_id"])
+        .returning(_EVENTS.c.id)
+        .cte("stored")
+    )
+    received = sa.literal(EventStatus.RECEIVED.value, _STATES.c.status.type)
+    with_state = (
+        sa.insert(_STATES)
+        .from_select(
+            ["event_pk", "status", "attempts", "updated_at"],
+            sa.select(
+                stored.c.id,
+                received,
+                sa.literal(0, _STATES.c.attempts.type),
+                sa.bindparam("received_at", type_=_STATES.c.updated_at.type),
+            ),
+        )
+        .returning(_STATES.c.event_pk)
+        .add_cte(stored)
+    )
+    plain = (
+        sqlite.insert(_EVENTS)
+        .values(params)
+        .on_conflict_do_nothing(index_elements=["event_id"])
+        .returning(_EVENTS.c.id)
+    )
+    state = sa.insert(_STATES).values(
+        event_pk=sa.bindparam("event_pk"),
+        status=EventStatus.RECEIVED.value,
+        attempts=0,
+        updated_at=sa.bindparam("updated_at"),
+    )
+    return with_state, plain, state
 
 
-def _find(session: Session, event_id: str) -> StripeEvent | None:
-    return session.scalar(sa.select(StripeEvent).where(StripeEvent.event_id == event_id))
-
-
-def _duplicate(session: Session, row: StripeEvent) -> StoredEvent:
-    state = session.get(StripeEventState, row.id)
-    status = state.status if state is not None else EventStatus.RECEIVED.value
-    return StoredEvent(event_pk=row.id, duplicate=True, needs_handling=status in RETRYABLE)
+_STORE_WITH_STATE, _STORE_SQLITE, _STATE_SQLITE = _store_statements()
+_FIND = (
+    sa.select(_EVENTS.c.id, _STATES.c.status)
+    .select_from(_EVENTS.outerjoin(_STATES, _STATES.c.event_pk == _EVENTS.c.id))
+    .where(_EVENTS.c.event_id == sa.bindparam("event_id"))
+)
 
 
 def load_event(session: Session, event_pk: int) -> tuple[dict[str, Any], StripeEventState]:
@@ -104,6 +146,79 @@ def lock_state(session: Session, event_pk: int) -> StripeEventState:
     if state is None:
         raise LookupError(f"no stored event {event_pk}")
     return state
+
+
+@dataclass(frozen=True)
+class LockedState:
+    """An event's state row as a batch reads it under its lock (plain values, no ORM row)."""
+
+    status: str
+    attempts: int
+
+
+def lock_states(session: Session, event_pks: Sequence[int]) -> dict[int, LockedState]:
+    """``lock_state`` for many events in one statement, locked in id order (no deadlock).
+
+    Core rows rather than ORM objects: a batch writes the states back with one
+    ``write_states`` executemany, without the unit of work's per-object bookkeeping.
+    """
+    if not event_pks:
+        return {}
+    rows = session.execute(_LOCK_STATES, {"pks": sorted(set(event_pks))})
+    states = {int(pk): LockedState(str(status), int(attempts)) for pk, status, attempts in rows}
+    missing = set(event_pks) - states.keys()
+    if missing:
+        raise LookupError(f"no stored events {sorted(missing)}")
+    return states
+
+
+def write_states(
+    session: Session, changes: dict[int, tuple[EventStatus, str | None, str | None, int]]
+) -> None:
+    """Store each event's (status, note, waiting_for, attempts) in one executemany.
+
+    ORM copies of these rows in the session are expired, so nothing reads a stale one.
+    """
+    if not changes:
+        return
+    now = utcnow()
+    session.execute(
+        _WRITE_STATE,
+        [
+            {
+                "pk": pk,
+                "status": status.value,
+                "note": note[:2000] if note else None,
+                "waiting_for": waiting_for,
+                "attempts": attempts,
+                "updated_at": now,
+            }
+            for pk, (status, note, waiting_for, attempts) in changes.items()
+        ],
+    )
+    for pk in changes:
+        stale = session.identity_map.get(session.identity_key(StripeEventState, pk))
+        if stale is not None:
+            session.expire(stale)
+
+
+_LOCK_STATES = (
+    sa.select(_STATES.c.event_pk, _STATES.c.status, _STATES.c.attempts)
+    .where(_STATES.c.event_pk.in_(sa.bindparam("pks", expanding=True)))
+    .order_by(_STATES.c.event_pk)
+    .with_for_update()
+)
+_WRITE_STATE = (
+    sa.update(_STATES)
+    .where(_STATES.c.event_pk == sa.bindparam("pk"))
+    .values(
+        status=sa.bindparam("status"),
+        note=sa.bindparam("note"),
+        waiting_for=sa.bindparam("waiting_for"),
+        attempts=sa.bindparam("attempts"),
+        updated_at=sa.bindparam("updated_at"),
+    )
+)
 
 
 def set_state(
@@ -136,18 +251,21 @@ def parked_waiting_for_any(session: Session, keys: Sequence[str]) -> dict[str, l
     """``parked_waiting_for`` for many keys in one query (a batch's charges)."""
     if not keys:
         return {}
-    rows = session.execute(
-        sa.select(StripeEventState.waiting_for, StripeEventState.event_pk)
-        .where(
-            StripeEventState.status == EventStatus.PARKED.value,
-            StripeEventState.waiting_for.in_(keys),
-        )
-        .order_by(StripeEventState.event_pk)
-    )
     found: dict[str, list[int]] = {}
-    for key, pk in rows:
+    for key, pk in session.execute(_PARKED_FOR_ANY, {"keys": list(keys)}):
         found.setdefault(str(key), []).append(int(pk))
     return found
+
+
+# Built once: every batch of payments runs it, and building it cost more than running it.
+_PARKED_FOR_ANY = (
+    sa.select(_STATES.c.waiting_for, _STATES.c.event_pk)
+    .where(
+        _STATES.c.status == EventStatus.PARKED.value,
+        _STATES.c.waiting_for.in_(sa.bindparam("keys", expanding=True)),
+    )
+    .order_by(_STATES.c.event_pk)
+)
 
 
 class EventRunner(Protocol):

@@ -26,9 +26,11 @@ from giving.payments import bookkeeping as books
 from giving.payments import reversals
 from giving.payments.events import (
     lock_state,
+    lock_states,
     parked_waiting_for,
     parked_waiting_for_any,
     set_state,
+    write_states,
 )
 from giving.payments.gateway import (
     GatewayError,
@@ -42,6 +44,7 @@ from giving.payments.handling import (
     INTENT_METADATA_KEY,
     Applier,
     ApplyContext,
+    AtHand,
     Gatherer,
     Outcome,
     moment,
@@ -56,7 +59,6 @@ from giving.payments.models import (
     IntentStatus,
     PaymentFlag,
     StripeEvent,
-    StripeEventState,
 )
 from giving.payments.shapes import shape_problem
 
@@ -67,16 +69,32 @@ RETRYABLE = frozenset(
 )
 
 
-def _intent(session: Session, public_id: Any) -> DonationIntent | None:
+def _intent(ctx: ApplyContext, public_id: Any) -> DonationIntent | None:
     if not isinstance(public_id, str) or not public_id:
         return None
-    # The campaign comes joined, its organisers and their roles not at all: recording a
-    # payment needs only the campaign's public id.
-    return session.scalar(
+    if public_id in ctx.at_hand.intents:
+        return ctx.at_hand.intents[public_id]
+    return ctx.session.scalar(_intents_locked([public_id]))
+
+
+def _intents_locked(public_ids: Sequence[str]) -> sa.Select[DonationIntent]:
+    """The intents, locked in id order (so two batches never deadlock), campaigns joined.
+
+    The campaign comes joined, its organisers and their roles not at all: recording a
+    payment needs only the campaign's public id and end date.
+    """
+    return (
         sa.select(DonationIntent)
-        .where(DonationIntent.public_id == public_id)
+        .where(DonationIntent.public_id.in_(public_ids))
         .options(joinedload(DonationIntent.campaign).lazyload("*"))
+        .order_by(DonationIntent.id)
         .with_for_update(of=DonationIntent)
+    )
+
+
+def _checkout_intent_key(checkout: StripeDict) -> Any:
+    return (checkout.get("metadata") or {}).get(INTENT_METADATA_KEY) or checkout.get(
+        "client_reference_id"
     )
 
 
@@ -120,6 +138,7 @@ def _record(
             occurred_at=moment(charge.get("created")),
             platform_fee_bps=ctx.platform_fee_bps,
             invoice_id=invoice_id,
+            locked=ctx.at_hand.charges,
         )
     except books.PaymentMismatch as exc:
         return ctx.flag(exc.kind, exc.summary, intent=intent)
@@ -167,10 +186,7 @@ def gather_checkout(gateway: PaymentGateway, event: StripeDict) -> StripeDict:
 
 def apply_checkout(ctx: ApplyContext, gathered: StripeDict) -> Outcome:
     checkout = ctx.obj
-    metadata = checkout.get("metadata") or {}
-    intent = _intent(
-        ctx.session, metadata.get(INTENT_METADATA_KEY) or checkout.get("client_reference_id")
-    )
+    intent = _intent(ctx, _checkout_intent_key(checkout))
     if intent is None:
         return ctx.flag(
             FlagKind.UNKNOWN_INTENT,
@@ -206,7 +222,7 @@ def apply_checkout(ctx: ApplyContext, gathered: StripeDict) -> Outcome:
 
 def apply_checkout_failed(ctx: ApplyContext, _gathered: StripeDict) -> Outcome:
     checkout = ctx.obj
-    intent = _intent(ctx.session, (checkout.get("metadata") or {}).get(INTENT_METADATA_KEY))
+    intent = _intent(ctx, (checkout.get("metadata") or {}).get(INTENT_METADATA_KEY))
     if intent is None:
         return Outcome(EventStatus.IGNORED, note="no known donation")
     if intent.status in (IntentStatus.PENDING, IntentStatus.PROCESSING):
@@ -236,7 +252,7 @@ def apply_invoice_paid(ctx: ApplyContext, gathered: StripeDict) -> Outcome:
         return Outcome(EventStatus.IGNORED, note="nothing was paid")
     details = _subscription_details(invoice)
     subscription = object_id(details.get("subscription") or invoice.get("subscription"))
-    intent = _intent(ctx.session, (details.get("metadata") or {}).get(INTENT_METADATA_KEY))
+    intent = _intent(ctx, (details.get("metadata") or {}).get(INTENT_METADATA_KEY))
     if intent is None and subscription:
         intent = ctx.session.scalar(
             sa.select(DonationIntent)
@@ -265,7 +281,7 @@ def apply_subscription_deleted(ctx: ApplyContext, _gathered: StripeDict) -> Outc
     subscription = ctx.obj
     intent = ctx.session.scalar(
         sa.select(DonationIntent).where(DonationIntent.subscription_id == subscription.get("id"))
-    ) or _intent(ctx.session, (subscription.get("metadata") or {}).get(INTENT_METADATA_KEY))
+    ) or _intent(ctx, (subscription.get("metadata") or {}).get(INTENT_METADATA_KEY))
     if intent is None:
         return Outcome(EventStatus.IGNORED, note="no known monthly gift")
     books.mark_cancelled(intent)
@@ -374,54 +390,81 @@ def apply_singly(session: Session, work: EventWork, *, platform_fee_bps: int) ->
     return [] if outcome is None else [pk for pk in outcome.follow_ups if pk != work.event_pk]
 
 
-def _lock_order(work: EventWork) -> tuple[str, int]:
-    """Batches lock charges and event states in one global order, so two never deadlock."""
-    charge = work.gathered.get("charge")
-    return (str(charge.get("id") or "") if isinstance(charge, dict) else "", work.event_pk)
-
-
 def apply_events(
     session: Session, works: Sequence[EventWork], *, platform_fee_bps: int
 ) -> dict[int, Outcome]:
     """Apply ``works`` in one transaction and commit; return the outcome of each one applied.
 
-    Each event's state row is locked and its handler run first: intents read, totals
-    checked, charges locked, entries drafted, parked events found in one query, states and
-    intents written, all without the ledger lock. Then every planned payment is sealed in
-    one ``seal`` call (the ledger lock, taken last) and the donations written beside their
-    entries. One commit covers the lot, so a crash anywhere leaves every event of
-    the batch as it was (stored, unhandled) for a redelivery or retry to run again.
-    Events already settled (a duplicate delivery) get no outcome. Any error rolls the
-    whole batch back and raises.
+    First, for the whole batch at once and without the ledger lock: the events' state rows
+    are locked, and for the payments among them the intents (campaigns joined) and the
+    charges locked and their donations looked up, one statement each, always in the same
+    order (states by id, intents by id, charges by lock key) so two batches never deadlock.
+    Then each event's handler runs against what is at hand: totals checked, entries
+    drafted; parked events are found in one query, states and intents written. Last,
+    every planned payment is sealed in one ``seal`` call (the ledger lock, taken last) and
+    the donations written beside their entries. One commit covers the lot, so a crash
+    anywhere leaves every event of the batch as it was (stored, unhandled) for a
+    redelivery or retry to run again. Events already settled (a duplicate delivery) get
+    no outcome. Any error rolls the whole batch back and raises.
     """
     outcomes: dict[int, Outcome] = {}
-    states: dict[int, StripeEventState] = {}
     with transaction(session):
+        states = lock_states(session, [work.event_pk for work in works])
+        pending = {
+            work.event_pk: work
+            for work in works
+            if work.event_pk in states and states[work.event_pk].status in RETRYABLE
+        }
+        at_hand = _look_up_payments(session, list(pending.values()))
         planned: dict[str, books.PlannedPayment] = {}
-        for work in sorted(works, key=_lock_order):
-            if work.event_pk in states:
-                continue  # the same event twice in one batch
-            state = lock_state(session, work.event_pk)
-            if state.status not in RETRYABLE:
-                continue
+        for work in pending.values():
             _, apply = HANDLERS[work.event["type"]]
-            ctx = ApplyContext(session, work.event_pk, work.event, platform_fee_bps, planned)
+            ctx = ApplyContext(
+                session, work.event_pk, work.event, platform_fee_bps, planned, at_hand
+            )
             outcomes[work.event_pk] = apply(ctx, work.gathered)
-            states[work.event_pk] = state
         # Still before the ledger lock: the charges are locked, so an event parking itself
         # for one of them has committed already or will find its donation.
         parked = parked_waiting_for_any(session, [f"charge:{charge}" for charge in planned])
-        for pk, outcome in outcomes.items():
+        for outcome in outcomes.values():
             if outcome.planned_charge is not None:
                 outcome.note = f"donation of charge {outcome.planned_charge} recorded"
                 outcome.follow_ups = parked.get(f"charge:{outcome.planned_charge}", [])
-            states[pk].attempts += 1
-            set_state(
-                states[pk], outcome.status, note=outcome.note, waiting_for=outcome.waiting_for
-            )
-        session.flush()
+        session.flush()  # the handlers' intents and flags
+        write_states(
+            session,
+            {
+                pk: (o.status, o.note, o.waiting_for, states[pk].attempts + 1)
+                for pk, o in outcomes.items()
+            },
+        )
         books.complete_payments(session, list(planned.values()))
     return outcomes
+
+
+def _look_up_payments(session: Session, works: Sequence[EventWork]) -> AtHand:
+    """Lock and read what the batch's payment events will ask for, a statement per kind."""
+    payments = [work for work in works if work.event["type"] in PAYMENT_TYPES]
+    if not payments:
+        return AtHand()
+    keys: set[str] = set()
+    charges: list[str] = []
+    for work in payments:
+        obj = work.event["data"]["object"]
+        if work.event["type"] == "invoice.paid":
+            key = (_subscription_details(obj).get("metadata") or {}).get(INTENT_METADATA_KEY)
+        else:
+            key = _checkout_intent_key(obj)
+        if isinstance(key, str) and key:
+            keys.add(key)
+        charge = work.gathered.get("charge")
+        if isinstance(charge, dict) and isinstance(charge.get("id"), str):
+            charges.append(charge["id"])
+    found = {intent.public_id: intent for intent in session.scalars(_intents_locked(sorted(keys)))}
+    return AtHand(
+        intents={key: found.get(key) for key in keys},
+        charges=books.lock_charges(session, charges),
+    )
 
 
 def _mark_failed(session: Session, event_pk: int, exc: BaseException) -> None:

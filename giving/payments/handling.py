@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from giving.db import utcnow
-from giving.payments.bookkeeping import PlannedPayment
+from giving.payments.bookkeeping import LockedCharges, PlannedPayment
 from giving.payments.gateway import PaymentGateway, StripeDict
 from giving.payments.models import DonationIntent, EventStatus, FlagKind, PaymentFlag
 
@@ -37,6 +37,18 @@ class Outcome:
 
 
 @dataclass(frozen=True)
+class AtHand:
+    """What a batch's payments look up, read and locked for all of them before any is applied.
+
+    One query per kind instead of one per event (handlers.apply_events); a handler asking
+    for something not here looks it up itself, as it would alone.
+    """
+
+    intents: dict[str, DonationIntent | None] = field(default_factory=dict)
+    charges: LockedCharges = field(default_factory=lambda: LockedCharges({}))
+
+
+@dataclass(frozen=True)
 class ApplyContext:
     session: Session
     event_pk: int
@@ -45,6 +57,7 @@ class ApplyContext:
     # Payments planned by the events of this transaction, by charge id: sealed together
     # after every event is applied, so the ledger lock comes last (handlers.apply_events).
     planned: dict[str, PlannedPayment] = field(default_factory=dict)
+    at_hand: AtHand = field(default_factory=AtHand)
 
     @property
     def obj(self) -> StripeDict:

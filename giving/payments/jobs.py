@@ -107,7 +107,7 @@ class InlineRunner:
         if work is None:
             return
         if self.sequencer is not None and records_payment(event):
-            follow_ups = self.sequencer.apply(work)
+            follow_ups = self.sequencer.apply(work, session)
         else:
             follow_ups = apply_singly(session, work, platform_fee_bps=self.config.platform_fee_bps)
         for pk in follow_ups:

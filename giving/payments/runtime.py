@@ -37,8 +37,8 @@ def gateway(session: Session) -> PaymentGateway:
 def sequencer() -> PaymentSequencer | None:
     """This process's payment sequencer, made on first use; None without an Engine.
 
-    Its leader applies other requests' events on a session of its own, which needs
-    connections of its own: tests that bind every session to one connection get None and
+    Its leader applies other requests' events on its own request's session, which needs
+    a connection of its own: tests that bind every session to one connection get None and
     apply each event in its request's session, through the same ``apply_events``.
     """
     if SEQUENCER_KEY not in current_app.extensions:

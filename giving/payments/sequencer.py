@@ -3,10 +3,12 @@
 Each payment webhook request stores its event and gathers the charge in parallel with the
 others, then hands an ``EventWork`` to its process's :class:`PaymentSequencer` and waits.
 Whichever waiting request finds no batch running leads: it takes everything queued (up to
-``max_batch``) and applies it with ``handlers.apply_events`` in one transaction on its own
-session: the events' state rows, intents and charges are locked and their entries drafted
-first, then one ``seal`` call takes the ledger lock and seals every entry, the donations
-are written beside them, and one commit flushes the lot. Requests that arrived meanwhile
+``max_batch``) and applies it with ``handlers.apply_events`` in one transaction, on its own
+request's session (which holds one connection for the whole request, so leading costs no
+second checkout): the events' state rows, intents and charges are locked, a statement per
+kind for the whole batch, and their entries drafted first, then one ``seal`` call takes the
+ledger lock and seals every entry, the donations are written beside them, and one commit
+flushes the lot. Requests that arrived meanwhile
 form the next batch, led by one of them; so at light load a batch is one event with no
 added wait, and batches grow by themselves as load rises, with no thread to start or
 stop in a forking server.
@@ -22,7 +24,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -47,7 +50,8 @@ class PaymentSequencer:
     """Leader/follower batching of payment events within one process (see module docstring).
 
     ``session_factory`` must open sessions on their own connections (an Engine-bound
-    factory): the leader applies other requests' events on a session of its own.
+    factory): the leader applies other requests' events on its own request's session, or,
+    given none, on a new one.
     """
 
     def __init__(
@@ -66,9 +70,11 @@ class PaymentSequencer:
         self.batches = 0  # applied batches, for tests and the benchmark
         self.events = 0
 
-    def apply(self, work: EventWork) -> list[int]:
+    def apply(self, work: EventWork, session: Session | None = None) -> list[int]:
         """Apply the event in some batch; return the parked events it unblocked.
 
+        ``session``, the caller's (with no transaction open), is the one the caller uses
+        if it leads, rather than a new session on another connection from the pool.
         Raises what applying it alone raised (the event is then marked failed).
         """
         slot = _Slot(work)
@@ -83,7 +89,7 @@ class PaymentSequencer:
                     del self._queue[: len(batch)]
                     self._changed.release()
                     try:
-                        self._run(batch)
+                        self._run(batch, session)
                     finally:
                         for other in batch:  # interrupted (a worker timeout): none waits on
                             if not other.done:
@@ -98,15 +104,23 @@ class PaymentSequencer:
             raise slot.error
         return slot.follow_ups
 
-    def _run(self, batch: Sequence[_Slot]) -> None:
+    @contextmanager
+    def _session(self, own: Session | None) -> Iterator[Session]:
+        if own is not None:
+            yield own
+            return
+        with self._factory() as session:
+            yield session
+
+    def _run(self, batch: Sequence[_Slot], own: Session | None) -> None:
         """Apply ``batch`` in one transaction, or one by one if that fails; fill every slot."""
         if len(batch) == 1:  # marks the event failed if it fails, as a job would
-            self._run_alone(batch[0])
+            self._run_alone(batch[0], own)
             self.batches += 1
             self.events += 1
             return
         try:
-            with self._factory() as session:
+            with self._session(own) as session:
                 outcomes = apply_events(
                     session, [s.work for s in batch], platform_fee_bps=self._platform_fee_bps
                 )
@@ -118,11 +132,11 @@ class PaymentSequencer:
         except Exception as exc:
             log.warning("a batch of %d payment events failed (%s); one by one", len(batch), exc)
             for slot in batch:
-                self._run_alone(slot)
+                self._run_alone(slot, own)
 
-    def _run_alone(self, slot: _Slot) -> None:
+    def _run_alone(self, slot: _Slot, own: Session | None) -> None:
         try:
-            with self._factory() as session:
+            with self._session(own) as session:
                 slot.follow_ups = apply_singly(
                     session, slot.work, platform_fee_bps=self._platform_fee_bps
                 )
