@@ -23,6 +23,7 @@ import base64
 import hashlib
 import os
 import secrets
+import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -158,22 +159,48 @@ def _split(token: str) -> tuple[str, str, str]:
 
 
 def local_secret(instance_path: Path) -> str:
-    """The development secret in ``instance/data-key``, created (0600) on first use."""
+    """The development secret in ``instance/data-key``, created (0600) on first use.
+
+    Several workers start at once on a fresh instance folder: the key is written whole
+    under a temporary name and then hard-linked into place, which fails if another process
+    linked its own first, so every process sees no key or the whole key (never a file
+    created but not yet written) and all of them use the first one.
+    """
     path = instance_path / LOCAL_KEY_FILE
-    try:
-        return path.read_text(encoding="ascii").strip()
-    except FileNotFoundError:
-        pass
+    existing = _stored_secret(path)
+    if existing is not None:
+        return existing
     instance_path.mkdir(parents=True, exist_ok=True)
     secret = secrets.token_urlsafe(48)
+    descriptor, temporary = tempfile.mkstemp(dir=instance_path, prefix=".data-key-")  # 0600
     try:
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        # Another process created it first; use theirs so both agree.
-        return path.read_text(encoding="ascii").strip()
-    with os.fdopen(descriptor, "w", encoding="ascii") as handle:
-        handle.write(secret + "\n")
+        with os.fdopen(descriptor, "w", encoding="ascii") as handle:
+            handle.write(secret + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            # Another process linked its key first; use theirs so both agree.
+            theirs = _stored_secret(path)
+            assert theirs is not None
+            return theirs
+    finally:
+        os.unlink(temporary)
     return secret
+
+
+def _stored_secret(path: Path) -> str | None:
+    try:
+        text = path.read_text(encoding="ascii").strip()
+    except FileNotFoundError:
+        return None
+    if not text:
+        raise ConfigError(
+            f"{path} is empty, so it holds no key: delete it and start again (a new key is "
+            "made; nothing can have been encrypted with an empty one)"
+        )
+    return text
 
 
 def cipher_from_environment(

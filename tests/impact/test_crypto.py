@@ -119,3 +119,33 @@ def test_the_app_refuses_to_start_in_production_without_a_data_key(
         assert field_cipher().key_id == derive_key(SECRET).key_id
     assert not (tmp_path / "data-key").exists()
     app.extensions["giving.engine"].dispose()
+
+
+def _first_key(folder: str) -> str:
+    return local_secret(Path(folder))
+
+
+def test_workers_starting_together_on_a_fresh_folder_share_one_whole_key(
+    tmp_path: Path,
+) -> None:
+    """Gunicorn starts its workers at once; each makes the local key if it is missing. One
+    that read the file between another's create and write used to get an empty key."""
+    import concurrent.futures
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")
+    with concurrent.futures.ProcessPoolExecutor(8, mp_context=context) as pool:
+        for attempt in range(15):
+            folder = tmp_path / f"instance-{attempt}"
+            keys = set(pool.map(_first_key, [str(folder)] * 16))
+            assert len(keys) == 1
+            (key,) = keys
+            assert len(key) >= 32
+            assert (folder / "data-key").read_text(encoding="ascii").strip() == key
+            assert [p.name for p in folder.iterdir()] == ["data-key"]  # no temporary left
+
+
+def test_an_empty_key_file_is_refused_with_what_to_do(tmp_path: Path) -> None:
+    (tmp_path / "data-key").write_text("", encoding="ascii")
+    with pytest.raises(ConfigError, match="is empty, so it holds no key: delete it"):
+        local_secret(tmp_path)
