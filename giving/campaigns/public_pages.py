@@ -22,6 +22,7 @@ from giving.config import current_settings
 from giving.db import utcnow
 from giving.disbursements import queries as disbursement_queries
 from giving.impact.figures import campaign_figures
+from giving.payments.queries import recent_supporters
 from giving.storage import app_storage
 from giving.web import db_session
 
@@ -101,6 +102,7 @@ def show_campaign(slug: str) -> ResponseReturnValue:
         budget_rows=disbursement_queries.budget_vs_actual(session, campaign)
         if campaign.is_public
         else None,
+        supporters=recent_supporters(session, campaign.id),
         impact=campaign_figures(
             session, campaign, threshold=current_settings().suppression_threshold
         ),

@@ -2,9 +2,9 @@
 
 Private pages (the campaign's books) live under ``/finance/<public id>`` and are handled in
 ``finance_pages`` and ``evidence_pages``; the public spending page and evidence files in
-``public_pages``. The partials ``disbursements/_budget.html`` and ``_money_flow.html`` can be
-included from other packages' pages, which pass the figures in; ``_where_money_went.html``
-(receipts) still reads through the template global below.
+``public_pages``. The partials ``disbursements/_budget.html``, ``_money_flow.html`` and
+``_where_money_went.html`` can be included from other packages' pages, which pass the
+figures in.
 """
 
 from __future__ import annotations
@@ -14,8 +14,6 @@ from flask import Blueprint
 from giving.disbursements import evidence_pages as ev
 from giving.disbursements import finance_pages as fin
 from giving.disbursements import public_pages as pub
-from giving.disbursements import queries
-from giving.web import db_session
 
 bp = Blueprint("disbursements", __name__)
 
@@ -55,10 +53,3 @@ bp.add_url_rule(
     ev.declare_shows_children,
     methods=_POST,
 )
-
-
-@bp.app_template_global("donation_trace")
-def _donation_trace(ledger_seq: int | None) -> queries.DonationTrace | None:
-    if ledger_seq is None:
-        return None
-    return queries.donation_trace(db_session(), ledger_seq)

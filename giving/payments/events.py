@@ -9,7 +9,6 @@ failed), so a redelivery is also how a failed event gets retried.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, cast
@@ -124,15 +123,6 @@ _FIND = (
     .select_from(_EVENTS.outerjoin(_STATES, _STATES.c.event_pk == _EVENTS.c.id))
     .where(_EVENTS.c.event_id == sa.bindparam("event_id"))
 )
-
-
-def load_event(session: Session, event_pk: int) -> tuple[dict[str, Any], StripeEventState]:
-    row = session.get(StripeEvent, event_pk)
-    if row is None:
-        raise LookupError(f"no stored event {event_pk}")
-    state = session.get(StripeEventState, event_pk)
-    assert state is not None
-    return json.loads(row.payload), state
 
 
 def lock_state(session: Session, event_pk: int) -> StripeEventState:

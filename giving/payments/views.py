@@ -28,6 +28,7 @@ from giving.accounts.models import User
 from giving.campaigns.models import Campaign
 from giving.config import current_settings
 from giving.db import transaction
+from giving.disbursements.queries import donation_trace
 from giving.errors import DomainError
 from giving.extensions import csrf, limiter
 from giving.forms_util import attach_error
@@ -70,11 +71,6 @@ def _donate_form(actor: User | None, **kwargs: Any) -> DonateForm:
     if actor is None:
         return DonateForm(meta={"csrf": False}, **kwargs)
     return DonateForm(**kwargs)
-
-
-@bp.app_template_global()
-def recent_supporters(campaign: Campaign) -> list[queries.Supporter]:
-    return queries.recent_supporters(db_session(), campaign.id)
 
 
 @bp.app_template_global()
@@ -164,8 +160,20 @@ def receipt(token: str) -> ResponseReturnValue:
     session = db_session()
     intent = services.intent_by_receipt_token(session, token)
     built = receipts.build_receipt(session, intent, token)
+    # Where each gift went (FIFO, stored as gifts and spending are sealed), read here so the
+    # template only formats it.
+    traces = {
+        line.donation.ledger_seq: donation_trace(session, line.donation.ledger_seq)
+        for line in built.lines
+        if line.donation.ledger_seq is not None
+    }
     html = render_template(
-        "payments/receipt.html", receipt=built, intent=intent, campaign=intent.campaign, token=token
+        "payments/receipt.html",
+        receipt=built,
+        intent=intent,
+        campaign=intent.campaign,
+        token=token,
+        traces=traces,
     )
     response = _private(Response(html))
     if intent.status == IntentStatus.PAID:

@@ -15,7 +15,7 @@ from markupsafe import escape
 from sqlalchemy.orm import Session
 
 from giving.accounts.models import User
-from giving.disbursements import services
+from giving.disbursements import queries, services
 from giving.disbursements.models import Disbursement, DisbursementActivity, EvidenceFile
 from giving.ledger.models import LedgerEntry
 from tests.campaigns.factories import log_in
@@ -375,10 +375,11 @@ def test_the_receipt_partial_shows_what_a_gift_paid_for(
     for amount in (100_000, 5_000):
         disbursement = story.request(amount, category="health" if amount == 5_000 else "food")
         services.approve_disbursement(session, actor=story.finance, disbursement=disbursement)
+    # The view reads the trace (stored FIFO allocations) and the partial only formats it.
     with app.test_request_context():
         html = render_template_string(
             '{% include "disbursements/_where_money_went.html" %}',
-            ledger_seq=gift,
+            trace=queries.donation_trace(session, gift),
             campaign=story.campaign,
             heading_level=4,
         )
@@ -392,7 +393,7 @@ def test_the_receipt_partial_shows_what_a_gift_paid_for(
     with app.test_request_context():
         assert (
             render_template_string(
-                '{% include "disbursements/_where_money_went.html" %}', ledger_seq=None
+                '{% include "disbursements/_where_money_went.html" %}', trace=None
             ).strip()
             == ""
         )
