@@ -16,6 +16,14 @@ def form_error_status(error: DomainError) -> int:
     return 409 if isinstance(error, Conflict) else 400
 
 
+def attach_refusal(form: Any, error: DomainError) -> None:
+    """Show a service's refusal on the form it answers; one that is not the form's to show
+    (403, 404) is raised again, for the error pages."""
+    if error.status_code in (403, 404):
+        raise error
+    attach_error(form, error)
+
+
 def attach_error(form: Any, error: DomainError) -> None:
     """Put the message on the named field if the form has it, else on the whole form."""
     field = getattr(form, error.field, None) if error.field else None

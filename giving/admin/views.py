@@ -6,6 +6,8 @@ new page cannot forget it. Each action calls one service, which writes the audit
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
@@ -89,21 +91,29 @@ def approve(public_id: str) -> ResponseReturnValue:
 def reject(public_id: str) -> ResponseReturnValue:
     campaign = _campaign(public_id)
     form = _reject_form(campaign, bound=True)
-    if form.validate_on_submit():
-        session = db_session()
-        try:
-            with transaction(session):
-                campaigns.reject(
-                    session, actor=require_actor(), campaign=campaign, reason=form.reason.data
-                )
-        except DomainError as exc:
-            if exc.field != "reason":
-                raise
-            attach_error(form, exc)
-        else:
-            flash(_("“%(title)s” went back to its organisers.", title=campaign.title), "info")
-            return redirect(url_for("admin.review_queue"))
+    if _done_with_reason(campaigns.reject, campaign, form):
+        flash(_("“%(title)s” went back to its organisers.", title=campaign.title), "info")
+        return redirect(url_for("admin.review_queue"))
     return _review_page(failed=form, failed_id=campaign.public_id)
+
+
+def _done_with_reason(
+    action: Callable[..., object], campaign: Campaign, form: RejectForm | FreezeForm
+) -> bool:
+    """Run a campaign ``action`` that needs the form's reason, in one transaction: True if
+    it was done, False if the form, or the service's refusal of the reason, is to be shown."""
+    if not form.validate_on_submit():
+        return False
+    session = db_session()
+    try:
+        with transaction(session):
+            action(session, actor=require_actor(), campaign=campaign, reason=form.reason.data)
+    except DomainError as exc:
+        if exc.field != "reason":
+            raise
+        attach_error(form, exc)
+        return False
+    return True
 
 
 # --- campaigns ---------------------------------------------------------------------------
@@ -145,20 +155,9 @@ def _back_to_campaigns() -> ResponseReturnValue:
 def freeze(public_id: str) -> ResponseReturnValue:
     campaign = _campaign(public_id)
     form = _freeze_form(campaign, bound=True)
-    if form.validate_on_submit():
-        session = db_session()
-        try:
-            with transaction(session):
-                campaigns.freeze(
-                    session, actor=require_actor(), campaign=campaign, reason=form.reason.data
-                )
-        except DomainError as exc:
-            if exc.field != "reason":
-                raise
-            attach_error(form, exc)
-        else:
-            flash(_("“%(title)s” is frozen.", title=campaign.title), "info")
-            return _back_to_campaigns()
+    if _done_with_reason(campaigns.freeze, campaign, form):
+        flash(_("“%(title)s” is frozen.", title=campaign.title), "info")
+        return _back_to_campaigns()
     return _campaigns_page(failed=form, failed_id=campaign.public_id)
 
 

@@ -18,7 +18,7 @@ from giving.campaigns.public_pages import public_url
 from giving.campaigns.queries import campaign_or_404
 from giving.db import transaction
 from giving.errors import Conflict, DomainError, PermissionDenied
-from giving.forms_util import attach_error, form_error_status
+from giving.forms_util import attach_refusal, form_error_status
 from giving.hosts.services import host_of
 from giving.storage import app_storage
 from giving.web import db_session, login_required
@@ -67,9 +67,7 @@ def new_campaign() -> ResponseReturnValue:
                     session, actor=actor, cover=_cover_upload(form), **form.campaign_values()
                 )
         except DomainError as exc:
-            if exc.status_code in (403, 404):
-                raise
-            attach_error(form, exc)
+            attach_refusal(form, exc)
             return render_template("campaigns/form.html", form=form, campaign=None), 400
         flash(_("Your draft is saved. Submit it for review when it is ready."), "success")
         return redirect(url_for("campaigns.manage_campaign", public_id=campaign.public_id))
@@ -110,9 +108,7 @@ def edit_campaign(public_id: str) -> ResponseReturnValue:
                     **form.campaign_values(),
                 )
         except DomainError as exc:
-            if exc.status_code in (403, 404):
-                raise
-            attach_error(form, exc)
+            attach_refusal(form, exc)
             return (
                 render_template("campaigns/form.html", form=form, campaign=campaign),
                 form_error_status(exc),
@@ -207,9 +203,7 @@ def post_update(public_id: str) -> ResponseReturnValue:
                     body=form.body.data,
                 )
         except DomainError as exc:
-            if exc.status_code in (403, 404):
-                raise
-            attach_error(form, exc)
+            attach_refusal(form, exc)
             return _manage_page(campaign, update_form=form, status=form_error_status(exc))
         flash(_("Your update is published."), "success")
         return redirect(
@@ -230,9 +224,7 @@ def invite_co_organiser(public_id: str) -> ResponseReturnValue:
                     session, actor=require_actor(), campaign=campaign, email=form.email.data
                 )
         except DomainError as exc:
-            if exc.status_code in (403, 404):
-                raise
-            attach_error(form, exc)
+            attach_refusal(form, exc)
             return _manage_page(campaign, invite_form=form, status=form_error_status(exc))
         # Shown once, in this response only: it is not stored, flashed or logged anywhere.
         link = public_url("campaigns.accept_invitation", token=token)

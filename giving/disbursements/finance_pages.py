@@ -40,7 +40,7 @@ from giving.disbursements.uploads import (
     slot_uploads,
 )
 from giving.errors import DomainError, NotFound, PermissionDenied
-from giving.forms_util import attach_error, form_error_status
+from giving.forms_util import attach_error, attach_refusal, form_error_status
 from giving.hosts.services import host_of
 from giving.impact import access as registry_access
 from giving.impact import links
@@ -132,9 +132,7 @@ def edit_budget(public_id: str) -> ResponseReturnValue:
                     session, actor=actor, campaign=campaign, amounts=form.amounts(campaign.currency)
                 )
         except DomainError as exc:
-            if exc.status_code in (403, 404):
-                raise
-            attach_error(form, exc)
+            attach_refusal(form, exc)
             page = render_template("disbursements/budget.html", form=form, **_context(campaign))
             return page, form_error_status(exc)
         flash(_("The budget is saved."), "success")

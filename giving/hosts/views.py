@@ -15,7 +15,7 @@ from giving.campaigns.queries import campaign_or_404
 from giving.db import transaction
 from giving.disbursements.queries import pending_for_decider
 from giving.errors import DomainError, NotFound
-from giving.forms_util import attach_error, form_error_status
+from giving.forms_util import attach_refusal, form_error_status
 from giving.hosts import services
 from giving.hosts.forms import ChooseHostForm, HostForm, MemberForm
 from giving.hosts.models import HostOrganisation
@@ -55,9 +55,7 @@ def new_host() -> ResponseReturnValue:
                     contact_phone=form.contact_phone.data,
                 )
         except DomainError as exc:
-            if exc.status_code in (403, 404):
-                raise
-            attach_error(form, exc)
+            attach_refusal(form, exc)
             return render_template("hosts/form.html", form=form), form_error_status(exc)
         flash(_("%(name)s is registered. Add its finance members next.", name=host.name), "success")
         return redirect(url_for("hosts.show_host", host_id=host.id))
@@ -103,9 +101,7 @@ def add_member(host_id: int) -> ResponseReturnValue:
                 role=form.role.data,
             )
     except DomainError as exc:
-        if exc.status_code in (403, 404):
-            raise
-        attach_error(form, exc)
+        attach_refusal(form, exc)
         return _host_page(host, form, form_error_status(exc))
     flash(
         _(
@@ -156,9 +152,7 @@ def choose_host(public_id: str) -> ResponseReturnValue:
             with transaction(session):
                 hosting.assign_host(session, actor=require_actor(), campaign=campaign, host=host)
         except DomainError as exc:
-            if exc.status_code in (403, 404):
-                raise
-            attach_error(form, exc)
+            attach_refusal(form, exc)
             page = render_template(
                 "hosts/choose.html", campaign=campaign, form=form, current=current, hosts=hosts
             )

@@ -21,7 +21,7 @@ from giving.db import transaction
 from giving.disbursements.queries import disbursement_in
 from giving.disbursements.uploads import evidence_storage
 from giving.errors import DomainError
-from giving.forms_util import attach_error, form_error_status
+from giving.forms_util import attach_refusal, form_error_status
 from giving.i18n import current_locale
 from giving.impact import access, importer, links, records, services
 from giving.impact import queries as impact_queries
@@ -95,9 +95,7 @@ def new_child(public_id: str) -> ResponseReturnValue:
                     cipher=field_cipher(),
                 )
         except DomainError as exc:
-            if exc.status_code in (403, 404):
-                raise
-            attach_error(form, exc)
+            attach_refusal(form, exc)
             return _page(
                 "impact/child_form.html", campaign, form=form, child=None
             ), form_error_status(exc)
@@ -147,9 +145,7 @@ def edit_child(public_id: str, ref: str) -> ResponseReturnValue:
                     evidence_storage=evidence_storage(),
                 )
         except DomainError as exc:
-            if exc.status_code in (403, 404):
-                raise
-            attach_error(form, exc)
+            attach_refusal(form, exc)
             return _page(
                 "impact/child_form.html", campaign, form=form, child=None
             ), form_error_status(exc)
@@ -213,9 +209,7 @@ def import_children(public_id: str) -> ResponseReturnValue:
         except importer.ImportRejected as exc:
             return _page("impact/import.html", campaign, form=form, rejected=exc), 400
         except DomainError as exc:
-            if exc.status_code in (403, 404):
-                raise
-            attach_error(form, exc)
+            attach_refusal(form, exc)
             return _page(
                 "impact/import.html", campaign, form=form, rejected=None
             ), form_error_status(exc)

@@ -89,7 +89,7 @@ FIELD_OF_KIND: dict[str, tuple[str, int]] = {
 }
 
 
-_SUMMARY_FIELDS = (
+SUMMARY_FIELDS = (
     "gross_raised",
     "processor_fees",
     "platform_fees",
@@ -124,7 +124,7 @@ def summaries_of(session: Session, campaign_public_ids: list[str]) -> dict[str, 
         )
         for row in rows:
             found[row.campaign][row.currency] = CurrencySummary(
-                row.currency, **{name: int(getattr(row, name)) for name in _SUMMARY_FIELDS}
+                row.currency, **{name: int(getattr(row, name)) for name in SUMMARY_FIELDS}
             )
     return {public_id: CampaignSummary(public_id, found[public_id]) for public_id in wanted}
 

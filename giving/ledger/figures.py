@@ -27,7 +27,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from giving.ledger import rules
-from giving.ledger.balances import FIELD_OF_KIND
+from giving.ledger.balances import FIELD_OF_KIND, SUMMARY_FIELDS
 from giving.ledger.checks import LedgerView
 from giving.ledger.fifo import (
     Book,
@@ -46,16 +46,7 @@ from giving.ledger.models import (
 )
 from giving.ledger.rules import EntryDraft
 
-TOTAL_FIELDS = (
-    "gross_raised",
-    "processor_fees",
-    "platform_fees",
-    "refunds",
-    "disputes",
-    "disbursed",
-    "available",
-    "uncovered",
-)
+TOTAL_FIELDS = (*SUMMARY_FIELDS, "uncovered")
 _PAGE = 256  # gifts read at a time when an outflow walks the queue
 
 

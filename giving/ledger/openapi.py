@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from giving.ledger.balances import SUMMARY_FIELDS
 from giving.openapi import (
     BAD_REQUEST,
     CLIENT_ERROR,
@@ -301,15 +302,7 @@ SCHEMAS: dict[str, Any] = {
                 "additionalProperties": {
                     "type": "object",
                     "properties": dict.fromkeys(
-                        (
-                            "gross_raised",
-                            "processor_fees",
-                            "platform_fees",
-                            "refunds",
-                            "disputes",
-                            "disbursed",
-                            "available",
-                        ),
+                        SUMMARY_FIELDS,
                         _MONEY,
                     ),
                 },
