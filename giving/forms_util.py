@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from wtforms import IntegerField
+from wtforms import IntegerField, SelectMultipleField
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from giving.errors import Conflict, DomainError
 from giving.inputs import INT64_MAX, INT64_MIN, MAX_DIGITS
@@ -52,3 +53,10 @@ class WholeNumberField(IntegerField):  # type: ignore[misc]
                     self.invalid_value_message or self.gettext("Not a valid integer value.")
                 )
         super().process_formdata(valuelist)
+
+
+class MultiCheckboxField(SelectMultipleField):  # type: ignore[misc]
+    """A list of checkboxes (easier on a phone than a multi-select box)."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()

@@ -11,25 +11,17 @@ from wtforms import (
     RadioField,
     SelectChoice,
     SelectField,
-    SelectMultipleField,
     StringField,
     TextAreaField,
 )
 from wtforms.validators import InputRequired, Length, Optional
-from wtforms.widgets import CheckboxInput, ListWidget
 
 from giving.campaigns.regions import region_choices
+from giving.forms_util import MultiCheckboxField
 from giving.i18n import current_language
 from giving.impact import fields
 from giving.impact.fields import ChildValues
 from giving.impact.models import AgeBand, Need, Sex
-
-
-class MultiCheckboxField(SelectMultipleField):  # type: ignore[misc]
-    """A list of checkboxes (easier on a phone than a multi-select box)."""
-
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
 
 
 class ChildForm(FlaskForm):  # type: ignore[misc]

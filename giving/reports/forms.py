@@ -9,17 +9,12 @@ from wtforms import (
     DateField,
     EmailField,
     SelectChoice,
-    SelectMultipleField,
     StringField,
     TextAreaField,
 )
 from wtforms.validators import DataRequired, Length, Optional
-from wtforms.widgets import CheckboxInput, ListWidget
 
-
-class MultiCheckboxField(SelectMultipleField):  # type: ignore[misc]
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
+from giving.forms_util import MultiCheckboxField
 
 
 class PublishForm(FlaskForm):  # type: ignore[misc]
