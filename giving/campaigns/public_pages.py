@@ -21,7 +21,7 @@ from giving.campaigns.validation import is_public_id
 from giving.config import current_settings
 from giving.db import utcnow
 from giving.disbursements import queries as disbursement_queries
-from giving.impact.figures import campaign_figures
+from giving.impact.views import figures_for
 from giving.payments.queries import recent_supporters
 from giving.storage import app_storage
 from giving.web import db_session
@@ -103,9 +103,7 @@ def show_campaign(slug: str) -> ResponseReturnValue:
         if campaign.is_public
         else None,
         supporters=recent_supporters(session, campaign.id),
-        impact=campaign_figures(
-            session, campaign, threshold=current_settings().suppression_threshold
-        ),
+        impact=figures_for(campaign),
         updates=sorted(campaign.updates, key=lambda u: u.published_at, reverse=True),
         is_organiser=campaign.is_organiser(actor),
         campaign_url=campaign_url(campaign),
